@@ -1,0 +1,35 @@
+"""What every script shares: quiet TensorFlow logs and clear errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ INFO/WARNING chatter off the console
+
+from hdsr_tf.errors import HdsrError, TrainingStopped  # noqa: E402
+
+# Keras warns that fit(shuffle=True) is ignored for tf.data; our pipelines shuffle themselves.
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+
+
+def fail(message: str, code: int = 2):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def run(main) -> None:
+    """Calls ``main()``; known failures print one clear line and exit non-zero."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished epochs are checkpointed; rerun the same command to resume",
+              file=sys.stderr)
+        sys.exit(130)
+    except TrainingStopped as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        sys.exit(3)
+    except (HdsrError, ValueError, OSError) as e:
+        fail(str(e))
+    sys.exit(code or 0)

@@ -1,0 +1,1 @@
+"""Data sources (MNIST, DIDA folders), HR->LR degradation and tf.data pipelines."""

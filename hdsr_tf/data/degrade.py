@@ -1,0 +1,64 @@
+"""HR -> LR degradation as TensorFlow ops, so it runs inside tf.data.
+
+Every random draw is stateless and keyed by (seed, example index): the same
+seed gives the same LR image for the same example, in any process and in any
+order the pipeline happens to run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """How LR images are made from HR ones. Defaults: plain area downsampling."""
+
+    scale: int = 4
+    method: str = "area"  # "area" or "bicubic"
+    blur_sigma: tuple[float, float] = (0.0, 0.0)  # Gaussian blur sigma range, pixels of HR
+    noise_sigma: tuple[float, float] = (0.0, 0.0)  # additive Gaussian noise range, in [0,1] units
+
+    def __post_init__(self):
+        if self.scale not in (2, 4):
+            raise ValueError(f"scale must be 2 or 4, not {self.scale}")
+        if self.method not in ("area", "bicubic"):
+            raise ValueError(f"method must be 'area' or 'bicubic', not {self.method!r}")
+        for name in ("blur_sigma", "noise_sigma"):
+            lo, hi = getattr(self, name)
+            if not 0 <= lo <= hi:
+                raise ValueError(f"{name} must be a range 0 <= low <= high, not {(lo, hi)}")
+
+
+def downsample(hr: tf.Tensor, scale: int, method: str = "area") -> tf.Tensor:
+    """[..., H, W, C] float -> [..., H/scale, W/scale, C], no randomness."""
+    size = tf.shape(hr)[-3:-1] // scale
+    return tf.image.resize(hr, size, method=method, antialias=True)
+
+
+def _gaussian_blur(image: tf.Tensor, sigma: tf.Tensor, radius: int = 3) -> tf.Tensor:
+    """Separable Gaussian blur of one [H,W,1] image; sigma 0 leaves it unchanged."""
+    x = tf.range(-radius, radius + 1, dtype=tf.float32)
+    kernel = tf.exp(-0.5 * tf.square(x / tf.maximum(sigma, 1e-3)))
+    kernel = kernel / tf.reduce_sum(kernel)
+    batch = image[None]
+    batch = tf.nn.conv2d(batch, tf.reshape(kernel, [-1, 1, 1, 1]), 1, "SAME")
+    batch = tf.nn.conv2d(batch, tf.reshape(kernel, [1, -1, 1, 1]), 1, "SAME")
+    return tf.where(sigma > 0, batch[0], image)
+
+
+def degrade(hr: tf.Tensor, index: tf.Tensor, config: Degradation, seed: int) -> tf.Tensor:
+    """One float32 [H,W,1] HR image in [0,1] -> its LR version, keyed by its index."""
+    key = tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)])
+    image = hr
+    if config.blur_sigma[1] > 0:
+        sigma = tf.random.stateless_uniform([], key, *config.blur_sigma)
+        image = _gaussian_blur(image, sigma)
+    lr = downsample(image, config.scale, config.method)
+    if config.noise_sigma[1] > 0:
+        k1, k2 = tf.unstack(tf.random.experimental.stateless_split(key, 2))
+        sigma = tf.random.stateless_uniform([], k1, *config.noise_sigma)
+        lr = lr + sigma * tf.random.stateless_normal(tf.shape(lr), k2)
+    return tf.clip_by_value(lr, 0.0, 1.0)

@@ -1,0 +1,107 @@
+"""tf.data builders: classification batches and (LR, HR) super-resolution pairs.
+
+Both take in-memory uint8 arrays (MNIST and DIDA fit in RAM many times over),
+convert once to float32 in [0,1], cache, shuffle, batch and prefetch. All
+randomness comes from the seed: shuffles use seeded reshuffling, and
+augmentation draws come from ``Dataset.random(seed, rerandomize_each_iteration)``
+so each epoch differs but every run repeats the same sequence.
+
+Sources are in memory, so under a multi-worker strategy the datasets are
+sharded by DATA (each worker keeps every n-th batch's examples), deliberately:
+FILE sharding has no files to split.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from hdsr_tf.data.degrade import Degradation, degrade
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Small random affine changes that keep a digit a digit."""
+
+    rotation_deg: float = 10.0
+    shift: float = 0.1  # fraction of the side
+    zoom: float = 0.1  # scale in [1 - zoom, 1 + zoom]
+
+
+def _options() -> tf.data.Options:
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.deterministic = True
+    return options
+
+
+def to_float(images: tf.Tensor) -> tf.Tensor:
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def random_affine(images: tf.Tensor, key: tf.Tensor, aug: Augmentation) -> tf.Tensor:
+    """Per-image random rotation, shift and zoom of a [B,H,W,1] batch (stateless)."""
+    batch = tf.shape(images)[0]
+    size = tf.cast(tf.shape(images)[1:3], tf.float32)
+    keys = tf.random.experimental.stateless_split(key, 4)
+    angle = tf.random.stateless_uniform([batch], keys[0], -1.0, 1.0) * aug.rotation_deg * math.pi / 180
+    zoom = 1.0 + tf.random.stateless_uniform([batch], keys[1], -aug.zoom, aug.zoom)
+    ty = tf.random.stateless_uniform([batch], keys[2], -aug.shift, aug.shift) * size[0]
+    tx = tf.random.stateless_uniform([batch], keys[3], -aug.shift, aug.shift) * size[1]
+    cy, cx = (size[0] - 1) / 2, (size[1] - 1) / 2
+    # Output pixel p samples input M (p - c) + c + t, M = rotation / zoom.
+    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
+    a2 = cx + tx - cos * cx + sin * cy
+    b2 = cy + ty - sin * cx - cos * cy
+    zeros = tf.zeros_like(cos)
+    transforms = tf.stack([cos, -sin, a2, sin, cos, b2, zeros, zeros], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+
+
+def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
+                           training: bool, seed: int = 0, augment: Augmentation | None = None,
+                           drop_remainder: bool = False) -> tf.data.Dataset:
+    """Batches of (float32 [B,28,28,1] in [0,1], int64 [B])."""
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    ds = ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE).cache()
+    if training:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+    if training and augment is not None:
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip(ds, draws).map(
+            lambda batch, r: (random_affine(batch[0], tf.stack([tf.cast(seed, tf.int64), r]), augment),
+                              batch[1]),
+            num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE).with_options(_options())
+
+
+def sr_pair_dataset(images: np.ndarray, batch_size: int, *, training: bool,
+                    degradation: Degradation = Degradation(), seed: int = 0,
+                    labels: np.ndarray | None = None, drop_remainder: bool = False) -> tf.data.Dataset:
+    """Batches of (LR, HR) float32 pairs; with ``labels``, of ((LR, HR), label).
+
+    The LR image of example i depends only on (seed, i), so pairs are cached
+    after the first pass and every run sees the same ones.
+    """
+    ds = tf.data.Dataset.from_tensor_slices(images).enumerate()
+
+    def pair(i, x):
+        hr = to_float(x)
+        return degrade(hr, i, degradation, seed), hr
+
+    ds = ds.map(pair, num_parallel_calls=AUTOTUNE)
+    if labels is not None:
+        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.from_tensor_slices(labels))
+    ds = ds.cache()
+    if training:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE).with_options(_options())

