@@ -39,6 +39,8 @@ class CNNConfig:
     restore_best_weights: bool = _help("end with the best epoch's weights", default=True)
     augment: bool = _help("random rotation, shift and zoom while training", default=True)
     dropout: float = _help("dropout before the classifier", default=0.3)
+    lr_scale: int = _help("0: full-resolution digits. 2 or 4: train the direct low-res rival on digits "
+                          "area-downsampled by this factor", default=0)
     limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
     out_dir: str = _help("run directory (config, logs, checkpoints, model, report)",
                          default="runs/cnn")
@@ -61,7 +63,7 @@ class GANConfig:
     batch_size: int = _help("global batch size", default=64)
     psnr_epochs: int = _help("epochs of the PSNR (L1) stage", default=16)
     gan_epochs: int = _help("epochs of the GAN stage", default=3)
-    psnr_lr: float = _help("Adam learning rate of the PSNR stage", default=2e-4)
+    psnr_lr: float = _help("Adam learning rate of the PSNR stage (ESRGAN: 2e-4; see benchmarks)", default=1e-3)
     gan_lr: float = _help("Adam learning rate of the GAN stage (both nets)", default=1e-4)
     lr_decay_epochs: int = _help("halve the learning rate every this many epochs (0 = never)",
                                  default=6)
@@ -80,6 +82,25 @@ class GANConfig:
     out_dir: str = _help("run directory", default="runs/esrgan_x4")
     strategy: str = _help("default, mirrored or multiworker (reads TF_CONFIG)", default="default")
     restart: bool = _help("discard the run directory's checkpoints and start over", default=False)
+
+
+@dataclass
+class HybridConfig:
+    generator: str = _help("generator .keras to fine-tune", default="saved_models/esrgan_x4/generator_psnr.keras")
+    recognizer: str = _help("recognizer .keras", default="saved_models/cnn/recognizer.keras")
+    mode: str = _help("what learns from the task loss: generator (recognizer frozen), recognizer "
+                      "(on a mix of HR and SR digits, generator frozen) or both", default="generator")
+    task_weight: float = _help("weight of the recognizer's cross-entropy on SR digits", default=0.1)
+    l1_weight: float = _help("weight of the L1 pixel loss on SR digits", default=1.0)
+    hr_weight: float = _help("weight of the cross-entropy on HR digits (recognizer modes)", default=1.0)
+    learning_rate: float = _help("Adam learning rate (cosine decay)", default=1e-4)
+    batch_size: int = _help("global batch size", default=64)
+    epochs: int = _help("epochs", default=2)
+    seed: int = _help("seed for the split, degradation and shuffles", default=0)
+    limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
+    out_dir: str = _help("run directory", default="runs/hybrid")
+    strategy: str = _help("default, mirrored or multiworker (reads TF_CONFIG)", default="default")
+    restart: bool = _help("discard the run directory's checkpoint and start over", default=False)
 
 
 def _flag(name: str) -> str:

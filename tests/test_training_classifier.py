@@ -10,8 +10,8 @@ import time
 import keras
 import numpy as np
 import pytest
-
 from conftest import ROOT, run_script
+
 from hdsr_tf.config import CNNConfig
 from hdsr_tf.errors import CorruptCheckpointError, RunDirError
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint

@@ -5,8 +5,14 @@ import pytest
 import tensorflow as tf
 
 from hdsr_tf.models.cnn import build_recognizer
-from hdsr_tf.training.losses import (PerceptualLoss, build_perceptual_loss, l1_per_example, ragan_d_loss,
-                                     ragan_g_loss, recognizer_features)
+from hdsr_tf.training.losses import (
+    PerceptualLoss,
+    build_perceptual_loss,
+    l1_per_example,
+    ragan_d_loss,
+    ragan_g_loss,
+    recognizer_features,
+)
 
 
 def _bce(label, logit):

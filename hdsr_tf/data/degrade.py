@@ -34,7 +34,9 @@ class Degradation:
 
 def downsample(hr: tf.Tensor, scale: int, method: str = "area") -> tf.Tensor:
     """[..., H, W, C] float -> [..., H/scale, W/scale, C], no randomness."""
-    size = tf.shape(hr)[-3:-1] // scale
+    h, w = hr.shape[-3], hr.shape[-2]
+    # Static sizes when known, so models downstream see a fixed [h/scale, w/scale].
+    size = [h // scale, w // scale] if h is not None and w is not None else tf.shape(hr)[-3:-1] // scale
     return tf.image.resize(hr, size, method=method, antialias=True)
 
 

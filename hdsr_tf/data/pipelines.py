@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from hdsr_tf.data.degrade import Degradation, degrade
+from hdsr_tf.data.degrade import Degradation, degrade, downsample
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -60,15 +60,21 @@ def random_affine(images: tf.Tensor, key: tf.Tensor, aug: Augmentation) -> tf.Te
     b2 = cy + ty - sin * cx - cos * cy
     zeros = tf.zeros_like(cos)
     transforms = tf.stack([cos, -sin, a2, sin, cos, b2, zeros, zeros], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(
+    out = tf.raw_ops.ImageProjectiveTransformV3(
         images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
         fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    out.set_shape(images.shape)  # the raw op forgets the static size
+    return out
 
 
 def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
                            training: bool, seed: int = 0, augment: Augmentation | None = None,
-                           drop_remainder: bool = False) -> tf.data.Dataset:
-    """Batches of (float32 [B,28,28,1] in [0,1], int64 [B])."""
+                           drop_remainder: bool = False, lr_scale: int = 0) -> tf.data.Dataset:
+    """Batches of (float32 [B,28,28,1] in [0,1], int64 [B]).
+
+    With ``lr_scale`` 2 or 4 the (augmented) digits are area-downsampled by that
+    factor: the input of a classifier that reads low-resolution digits directly.
+    """
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     ds = ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE).cache()
     if training:
@@ -80,6 +86,8 @@ def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: i
             lambda batch, r: (random_affine(batch[0], tf.stack([tf.cast(seed, tf.int64), r]), augment),
                               batch[1]),
             num_parallel_calls=AUTOTUNE)
+    if lr_scale:
+        ds = ds.map(lambda x, y: (downsample(x, lr_scale, "area"), y), num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE).with_options(_options())
 
 

@@ -11,12 +11,14 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from hdsr_tf.config import CNNConfig, to_dict
+from hdsr_tf.data.degrade import downsample
 from hdsr_tf.data.pipelines import Augmentation, classification_dataset
 from hdsr_tf.data.splits import load_digits
 from hdsr_tf.errors import TrainingStopped
-from hdsr_tf.models.cnn import build_recognizer
+from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
 from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, save_model_atomic
 from hdsr_tf.training.distribute import get_strategy, is_chief
@@ -29,6 +31,8 @@ def validate(config: CNNConfig) -> None:
         raise ValueError(f"--optimizer must be adam or sgd, not {config.optimizer!r}")
     if config.schedule not in ("cosine", "step", "constant"):
         raise ValueError(f"--schedule must be cosine, step or constant, not {config.schedule!r}")
+    if config.lr_scale not in (0, 2, 4):
+        raise ValueError(f"--lr-scale must be 0, 2 or 4, not {config.lr_scale}")
     if config.batch_size < 1 or config.epochs < 1:
         raise ValueError("--batch-size and --epochs must be positive")
     if config.dataset in ("dida", "combined"):
@@ -72,12 +76,13 @@ def train_recognizer(config: CNNConfig, strategy=None, verbose: int = 1) -> dict
     digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
     augment = Augmentation() if config.augment else None
     train = classification_dataset(*digits.train, config.batch_size, training=True,
-                                   seed=config.seed, augment=augment)
-    val = classification_dataset(*digits.val, 512, training=False)
+                                   seed=config.seed, augment=augment, lr_scale=config.lr_scale)
+    val = classification_dataset(*digits.val, 512, training=False, lr_scale=config.lr_scale)
     steps = int(np.ceil(len(digits.train[1]) / config.batch_size))
 
     with strategy.scope():
-        model = build_recognizer(dropout=config.dropout)
+        model = (build_lowres_recognizer(28 // config.lr_scale) if config.lr_scale
+                 else build_recognizer(dropout=config.dropout))
         model.compile(optimizer=make_optimizer(config, steps),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     guard = NaNGuard()
@@ -111,8 +116,11 @@ def train_recognizer(config: CNNConfig, strategy=None, verbose: int = 1) -> dict
 
     save_model_atomic(model, run / MODEL_FILE)
     epochs_run = len(history.history.get("loss", []))
+    test_images = digits.test[0]
+    if config.lr_scale:
+        test_images = downsample(tf.constant(test_images, tf.float32) / 255.0, config.lr_scale, "area").numpy()
     metrics = write_classifier_report(
-        model, *digits.test, run, history_csv=run / "log.csv", name=f"{config.dataset} test",
+        model, test_images, digits.test[1], run, history_csv=run / "log.csv", name=f"{config.dataset} test",
         extra={"train_seconds_this_session": round(seconds, 1), "epochs_this_session": epochs_run,
                "final_epoch": initial_epoch + epochs_run, "config": to_dict(config)})
     run_dir.mark_finished(run, {"accuracy": metrics["accuracy"]})

@@ -1,0 +1,121 @@
+"""The project's main report: every way of reading low-resolution test digits, side by side.
+
+For each scale with shipped models, on the MNIST test set (and a DIDA folder's
+test split when given):
+
+(a) recognizer on HR digits (the upper bound); (b) bicubic + recognizer;
+(c) PSNR-stage SR + recognizer; (d) GAN-stage SR + recognizer; (e) the jointly
+fine-tuned hybrid; (f) the exported SavedModel through ``serving_default``,
+which must equal (e); (g) a CNN trained directly on the LR digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from hdsr_tf.evaluation import sr_report as sr
+from hdsr_tf.export import latest_version
+from hdsr_tf.training.run_dir import write_json
+
+
+@dataclass
+class ScaleModels:
+    """Where the shipped models for one scale live (missing ones are skipped)."""
+
+    scale: int
+    recognizer: Path
+    psnr_generator: Path
+    gan_generator: Path
+    hybrid: Path
+    lowres_cnn: Path
+    savedmodel_base: Path | None = None
+
+    @classmethod
+    def shipped(cls, root: Path, scale: int) -> "ScaleModels":
+        esrgan = root / f"esrgan_x{scale}"
+        return cls(scale, root / "cnn" / "recognizer.keras",
+                   esrgan / "generator_psnr.keras", esrgan / "generator_gan.keras",
+                   root / f"hybrid_x{scale}" / "hybrid.keras", root / f"lowres_cnn_x{scale}" / "recognizer.keras",
+                   root / "hybrid" if scale == 4 else None)
+
+
+def _load(path: Path):
+    return keras.saving.load_model(path, compile=False, safe_mode=True) if path and path.is_file() else None
+
+
+def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, out_dir: Path,
+                   tag: str = "mnist", speed: bool = True) -> dict:
+    s = models.scale
+    lr, hr = sr.lr_test_images(images, s)
+    recognizer = _load(models.recognizer)
+    if recognizer is None:
+        raise FileNotFoundError(f"recognizer {models.recognizer} not found")
+    rows, figure_cols = [], {}
+    rows.append(sr.recognition_row("(a) recognizer on HR digits (upper bound)", sr.predict_probs(recognizer, hr),
+                                   labels))
+    bic = sr.bicubic(lr)
+    figure_cols["bicubic"] = bic
+    rows.append(sr.recognition_row("(b) bicubic + recognizer", sr.predict_probs(recognizer, bic), labels, bic, hr))
+    for key, name, path in (("PSNR-SR", "(c) PSNR-SR + recognizer", models.psnr_generator),
+                            ("GAN-SR", "(d) GAN-SR + recognizer", models.gan_generator)):
+        gen = _load(path)
+        if gen is not None:
+            out = sr.super_resolve(gen, lr)
+            figure_cols[key] = out
+            rows.append(sr.recognition_row(name, sr.predict_probs(recognizer, out), labels, out, hr))
+    hybrid = _load(models.hybrid)
+    result = {"scale": s, "dataset": tag, "num_examples": int(len(labels))}
+    if hybrid is not None:
+        out = hybrid.predict(lr, batch_size=500, verbose=0)
+        figure_cols["hybrid SR"] = out["sr_image"]
+        rows.append(sr.recognition_row("(e) jointly fine-tuned hybrid", out["probabilities"], labels,
+                                       out["sr_image"], hr))
+        if models.savedmodel_base is not None and models.savedmodel_base.is_dir():
+            version = latest_version(models.savedmodel_base)
+            fn = tf.saved_model.load(str(version)).signatures["serving_default"]
+            probs = np.concatenate([fn(image=tf.constant(lr[i:i + 500]))["probabilities"].numpy()
+                                    for i in range(0, len(lr), 500)])
+            same = bool(np.array_equal(np.argmax(probs, 1), np.argmax(out["probabilities"], 1)))
+            diff = float(np.max(np.abs(probs - out["probabilities"])))
+            rows.append(sr.recognition_row(f"(f) SavedModel {version.name}, serving_default", probs, labels,
+                                           identical_predictions_to_e=same, max_probability_difference=diff))
+            if speed:
+                result["savedmodel_speed"] = sr.serving_speed(fn, "image", lr)
+    lowres = _load(models.lowres_cnn)
+    if lowres is not None:
+        rows.append(sr.recognition_row(f"(g) CNN trained directly on {28 // s}x{28 // s} digits",
+                                       sr.predict_probs(lowres, lr), labels, params=int(lowres.count_params())))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figure = out_dir / f"comparison_{tag}_x{s}.png"
+    sr.comparison_figure(lr, figure_cols, hr, figure, title=f"{tag} test digits, {s}x")
+    result["rows"] = rows
+    result["figure"] = figure.name
+    return result
+
+
+def write_report(results: list[dict], out_dir: Path) -> Path:
+    lines = ["# hdsr_tf evaluation report", "",
+             "Low-resolution digits are made by area downsampling of the test digits. Accuracy and macro "
+             "precision/recall/F1 are over all test digits; PSNR/SSIM compare the image the recognizer "
+             "reads with the HR digit.", ""]
+    for r in results:
+        lines += [f"## {r['dataset']}, {r['scale']}x ({28 // r['scale']}x{28 // r['scale']} -> 28x28), "
+                  f"n = {r['num_examples']}", "", sr.markdown_table(r["rows"])]
+        for row in r["rows"]:
+            if "identical_predictions_to_e" in row:
+                lines.append(f"SavedModel vs (e): identical predictions: {row['identical_predictions_to_e']}, "
+                             f"max probability difference {row['max_probability_difference']:.2e}.\n")
+        if "savedmodel_speed" in r:
+            lines.append("SavedModel speed (this machine): " + "; ".join(
+                f"batch {b}: p50 {v['p50_ms']:.2f} ms, {v['images_per_s']:.0f} images/s"
+                for b, v in r["savedmodel_speed"].items()) + "\n")
+        lines += [f"![comparison]({r['figure']})", ""]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.md").write_text("\n".join(lines))
+    write_json(out_dir / "report.json", {"results": results})
+    return out_dir / "report.md"

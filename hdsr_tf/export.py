@@ -1,0 +1,132 @@
+"""Export the hybrid as a SavedModel laid out for TF Serving: ``<base>/<version>/``.
+
+Signatures (all take batches and return the same four outputs: ``probabilities``
+[B,10] float32, ``digit`` [B] int64, ``confidence`` [B] float32 and ``sr_image``
+[B,28,28,1] float32):
+
+``serving_default``
+    ``image``: float32 [B,H,W,1] in [0,1], white ink on black, any H and W.
+    NaN pixels count as background, other values are clipped to [0,1].
+``predict_image_bytes``
+    ``image_bytes``: string [B], encoded PNG, JPEG, BMP or GIF (first frame).
+    Decoded, made gray, then *automatically*: inverted when the image border is
+    bright (dark ink on light paper), and MNIST-normalized (cropped to the ink,
+    fitted into 20x20, centred by centre of mass) when the image is larger
+    than 28 px on a side, i.e. a photo or scan rather than a low-res digit.
+``predict_image_bytes_options``
+    The same, with the client choosing per image: ``invert`` and ``normalize``
+    int32 [B], each -1 (automatic, as above), 0 (no) or 1 (yes).
+
+An undecodable image makes its whole request fail with TensorFlow's decode
+error; clients that want per-image errors (scripts/predict.py does) send one
+image per request.
+
+The write is atomic: everything goes to a hidden temporary folder beside the
+target, which is renamed to ``<version>`` only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from hdsr_tf.data.normalize import mnist_normalize, should_invert, to_gray_float
+
+LABELS = [str(d) for d in range(10)]
+AUTO, NO, YES = -1, 0, 1
+
+
+def _flag(choice: tf.Tensor, auto: tf.Tensor) -> tf.Tensor:
+    return tf.where(tf.equal(choice, AUTO), auto, tf.equal(choice, YES))
+
+
+def decode_for_model(data: tf.Tensor, invert: tf.Tensor, normalize: tf.Tensor) -> tf.Tensor:
+    """One encoded image -> float32 [H,W,1] in [0,1], white on black (MNIST-framed when normalized)."""
+    image = tf.io.decode_image(data, channels=0, expand_animations=False, dtype=tf.uint8)
+    gray = to_gray_float(image)
+    inv = _flag(invert, should_invert(gray))
+    big = tf.reduce_max(tf.shape(gray)[:2]) > 28
+    norm = _flag(normalize, big)
+    return tf.cond(norm, lambda: mnist_normalize(gray, inv), lambda: tf.where(inv, 1.0 - gray, gray))
+
+
+def _to_size(image: tf.Tensor, size: int) -> tf.Tensor:
+    """[H,W,1] -> [size,size,1] the way the hybrid's ResizeTo does (area shrinks, bicubic enlarges)."""
+    from hdsr_tf.models.layers import ResizeTo
+
+    return ResizeTo(size)(image[None])[0]
+
+
+def bytes_to_batch(image_bytes: tf.Tensor, invert: tf.Tensor, normalize: tf.Tensor, size: int) -> tf.Tensor:
+    """string [B] -> float32 [B,size,size,1]; images of different sizes are resized one by one."""
+    return tf.map_fn(lambda args: _to_size(decode_for_model(*args), size),
+                     (image_bytes, invert, normalize),
+                     fn_output_signature=tf.TensorSpec([size, size, 1], tf.float32))
+
+
+def next_version(base: Path) -> int:
+    versions = [int(p.name) for p in base.iterdir() if p.is_dir() and re.fullmatch(r"\d+", p.name)] \
+        if base.exists() else []
+    return max(versions, default=0) + 1
+
+
+def latest_version(base: Path) -> Path:
+    if not base.is_dir():
+        raise FileNotFoundError(f"no exported models under {base}")
+    versions = sorted((int(p.name), p) for p in base.iterdir()
+                      if p.is_dir() and re.fullmatch(r"\d+", p.name) and (p / "saved_model.pb").exists())
+    if not versions:
+        raise FileNotFoundError(f"no exported version (a numbered folder with saved_model.pb) under {base}")
+    return versions[-1][1]
+
+
+def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None = None,
+                  input_size: int | None = None) -> Path:
+    """Writes ``model`` to ``base_dir/<version>`` atomically; returns that path.
+
+    ``input_size`` is the side the bytes signature resizes decoded images to;
+    it defaults to the generator's LR size (the hybrid resizes again anyway).
+    """
+    base = Path(base_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    version = next_version(base) if version is None else int(version)
+    target = base / str(version)
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; choose another --version")
+    size = input_size or int(model.get_layer("to_lr_size").size)
+
+    def serve(image):
+        return model(image, training=False)
+
+    def serve_bytes(image_bytes):
+        n = tf.shape(image_bytes)[0:1]
+        return model(bytes_to_batch(image_bytes, tf.fill(n, AUTO), tf.fill(n, AUTO), size), training=False)
+
+    def serve_bytes_options(image_bytes, invert, normalize):
+        return model(bytes_to_batch(image_bytes, invert, normalize, size), training=False)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serve,
+                         [tf.TensorSpec([None, None, None, 1], tf.float32, name="image")])
+    archive.add_endpoint("predict_image_bytes", serve_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")])
+    archive.add_endpoint("predict_image_bytes_options", serve_bytes_options,
+                         [tf.TensorSpec([None], tf.string, name="image_bytes"),
+                          tf.TensorSpec([None], tf.int32, name="invert"),
+                          tf.TensorSpec([None], tf.int32, name="normalize")])
+
+    tmp = base / f".tmp-{version}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        archive.write_out(str(tmp), verbose=False)
+        (tmp / "assets").mkdir(exist_ok=True)
+        (tmp / "assets" / "labels.txt").write_text("\n".join(LABELS) + "\n")
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

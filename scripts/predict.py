@@ -1,0 +1,54 @@
+#!/usr/bin/env python
+"""Read digits from image files with the exported hybrid SavedModel.
+
+PATH may be files or folders (searched recursively for PNG, JPEG, BMP). One
+line per image: path, digit, confidence. A file that cannot be read gets an
+error line of its own; the others are still predicted, and the exit status is
+1 if any file failed.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from hdsr_tf import cli
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+CHOICE = {"auto": -1, "no": 0, "yes": 1}
+
+
+def collect(paths):
+    for p in map(Path, paths):
+        if p.is_dir():
+            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in EXTENSIONS)
+        else:
+            yield p
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    parser.add_argument("--model", default="saved_models/hybrid",
+                        help="a SavedModel folder, or a folder of numbered versions (latest is used)")
+    parser.add_argument("--ink", choices=("auto", "dark", "light"), default="auto",
+                        help="dark: dark ink on light paper (inverted); light: MNIST-like; auto: from the border")
+    parser.add_argument("--normalize", choices=("auto", "yes", "no"), default="auto",
+                        help="MNIST-normalize (crop, fit 20x20, centre); auto: only images larger than 28 px")
+    parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    parser.add_argument("--sr-dir", help="also write each super-resolved 28x28 digit here as PNG")
+    args = parser.parse_args()
+
+    from hdsr_tf.predict import Predictor
+
+    predictor = Predictor(args.model)
+    invert = {"auto": -1, "dark": 1, "light": 0}[args.ink]
+    results = [predictor.predict_file(p, invert, CHOICE[args.normalize], args.sr_dir) for p in collect(args.paths)]
+    if not results:
+        cli.fail("no image files found in the given paths")
+    Predictor.print_results(results, args.format)
+    return 1 if any(r["error"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    cli.run(main)
+    sys.exit(0)

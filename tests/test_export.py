@@ -1,0 +1,210 @@
+"""The exported SavedModel: layout, signatures, agreement with Keras, and a bad-input sweep."""
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from conftest import draw_digit, run_script
+from hdsr_tf import export
+from hdsr_tf.models.cnn import build_recognizer
+from hdsr_tf.models.hybrid import build_hybrid
+from hdsr_tf.models.rrdb import build_generator
+
+OUTPUTS = {"probabilities": (tf.float32, [None, 10]), "digit": (tf.int64, [None]),
+           "confidence": (tf.float32, [None]), "sr_image": (tf.float32, [None, 28, 28, 1])}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    base = tmp_path_factory.mktemp("serving")
+    model = build_hybrid(build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer())
+    path = export.export_hybrid(model, base)
+    loaded = tf.saved_model.load(str(path))
+    return model, base, path, loaded
+
+
+def png(img):
+    return cv2.imencode(".png", img)[1].tobytes()
+
+
+def test_tf_serving_layout_and_versions(exported):
+    model, base, path, _ = exported
+    assert path == base / "1"
+    assert (path / "saved_model.pb").is_file() and (path / "variables").is_dir()
+    assert (path / "assets" / "labels.txt").read_text().split() == [str(d) for d in range(10)]
+    assert export.next_version(base) == 2
+    assert export.latest_version(base) == path
+    with pytest.raises(FileExistsError):
+        export.export_hybrid(model, base, version=1)
+
+
+def test_signature_names_dtypes_shapes(exported):
+    *_, loaded = exported
+    sigs = loaded.signatures
+    assert set(sigs) == {"serving_default", "predict_image_bytes", "predict_image_bytes_options"}
+    inputs = sigs["serving_default"].structured_input_signature[1]
+    assert list(inputs) == ["image"] and inputs["image"].dtype == tf.float32
+    assert inputs["image"].shape.as_list() == [None, None, None, 1]
+    inputs = sigs["predict_image_bytes"].structured_input_signature[1]
+    assert list(inputs) == ["image_bytes"] and inputs["image_bytes"].dtype == tf.string
+    assert set(sigs["predict_image_bytes_options"].structured_input_signature[1]) == {"image_bytes", "invert",
+                                                                                      "normalize"}
+    for name, fn in sigs.items():
+        outs = fn.structured_outputs
+        assert set(outs) == set(OUTPUTS), name
+        for key, (dtype, shape) in OUTPUTS.items():
+            assert outs[key].dtype == dtype and outs[key].shape.as_list() == shape, (name, key)
+
+
+def test_savedmodel_equals_keras(exported):
+    model, _, _, loaded = exported
+    x = np.random.default_rng(0).random((4, 7, 7, 1)).astype(np.float32)
+    got = loaded.signatures["serving_default"](image=tf.constant(x))
+    want = model(x)
+    for key in OUTPUTS:
+        np.testing.assert_allclose(got[key].numpy(), want[key].numpy(), atol=1e-6)
+
+
+def test_png_and_jpeg_through_bytes_signature_match_float_signature(exported):
+    *_, loaded = exported
+    lr = (np.random.default_rng(1).random((7, 7)) * 120).astype(np.uint8)  # dark border: not inverted
+    jpg = cv2.imencode(".jpg", draw_digit(5, (90, 70)))[1].tobytes()
+    out = loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([png(lr), jpg]))
+    assert out["digit"].shape == (2,)
+    # A 7x7 light-on-dark PNG is neither inverted nor normalized: same answer as the float tensor.
+    floats = loaded.signatures["serving_default"](image=tf.constant(lr[None, :, :, None] / 255.0, tf.float32))
+    np.testing.assert_allclose(out["probabilities"][0].numpy(), floats["probabilities"][0].numpy(), atol=1e-5)
+
+
+def test_options_signature_lets_the_client_choose(exported):
+    *_, loaded = exported
+    scan = png(draw_digit(2, (120, 90)))
+    fn = loaded.signatures["predict_image_bytes_options"]
+
+    def run(invert, normalize):
+        return fn(image_bytes=tf.constant([scan]), invert=tf.constant([invert]),
+                  normalize=tf.constant([normalize]))["sr_image"].numpy()
+
+    auto = run(-1, -1)
+    np.testing.assert_allclose(auto, run(1, 1), atol=1e-6)  # auto = dark ink, large image: invert + normalize
+    assert not np.allclose(auto, run(0, 1))
+
+
+@pytest.mark.parametrize("shape", [(5, 9), (100, 60), (60, 100, 3)])
+def test_odd_sizes_and_colour_are_accepted(exported, shape):
+    *_, loaded = exported
+    img = (np.random.default_rng(2).random(shape) * 255).astype(np.uint8)
+    out = loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([png(img)]))
+    assert out["probabilities"].shape == (1, 10) and np.all(np.isfinite(out["probabilities"].numpy()))
+
+
+def _gif_animated():
+    frames = [Image.fromarray(draw_digit(d, (40, 40))) for d in (1, 7)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buf.getvalue()
+
+
+def _rgba():
+    img = cv2.cvtColor(draw_digit(4, (50, 40)), cv2.COLOR_RGB2RGBA)
+    return png(img)
+
+
+# The documented behaviour of each bad input (README, "Bad input"): "error" = the request fails with a
+# clear InvalidArgumentError and the process survives; "result" = a normal, finite answer.
+BYTES_CASES = {
+    "empty bytes": (lambda: b"", "error"),
+    "truncated PNG": (lambda: png(draw_digit(1, (40, 40)))[:50], "error"),
+    "text named .png": (lambda: b"this is not an image", "error"),
+    "1x1 image": (lambda: png(np.full((1, 1), 255, np.uint8)), "result"),
+    "4000x4000 image": (lambda: png(cv2.resize(draw_digit(8, (100, 100)), (4000, 4000))), "result"),
+    "16-bit PNG": (lambda: png((draw_digit(6, (40, 30))[..., 0].astype(np.uint16) * 257)), "result"),
+    "RGBA PNG": (_rgba, "result"),
+    "animated GIF (first frame)": (_gif_animated, "result"),
+}
+
+
+@pytest.mark.parametrize("case", list(BYTES_CASES))
+def test_bad_bytes_catalogue(exported, case):
+    *_, loaded = exported
+    make, expected = BYTES_CASES[case]
+    fn = loaded.signatures["predict_image_bytes"]
+    if expected == "error":
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            fn(image_bytes=tf.constant([make()]))
+    else:
+        out = fn(image_bytes=tf.constant([make()]))
+        assert np.all(np.isfinite(out["probabilities"].numpy())) and 0 <= int(out["digit"][0]) <= 9
+    # the process survives and keeps answering
+    assert fn(image_bytes=tf.constant([png(np.zeros((7, 7), np.uint8))]))["digit"].shape == (1,)
+
+
+def test_bad_tensors_catalogue(exported):
+    *_, loaded = exported
+    fn = loaded.signatures["serving_default"]
+    x = np.random.default_rng(3).random((2, 7, 7, 1)).astype(np.float32)
+    x[0, 1, 1, 0], x[1, 2, 2, 0] = np.nan, np.inf
+    out = fn(image=tf.constant(x))  # documented: NaN -> 0, inf -> clipped to 1
+    assert np.all(np.isfinite(out["probabilities"].numpy()))
+    refused = (ValueError, TypeError, tf.errors.InvalidArgumentError)
+    with pytest.raises(refused):
+        fn(image=tf.zeros([7, 7]))  # wrong rank: refused by the signature
+    with pytest.raises(refused):
+        fn(image=tf.zeros([1, 7, 7, 3]))  # colour float tensors must be made gray by the client
+
+
+def test_interrupted_export_leaves_no_partial_version(tmp_path, monkeypatch):
+    model = build_hybrid(build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer())
+    import keras
+
+    def dies_halfway(self, filepath, **kwargs):
+        Path(filepath).mkdir(parents=True)
+        (Path(filepath) / "saved_model.pb").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", dies_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        export.export_hybrid(model, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FileNotFoundError):
+        export.latest_version(tmp_path)
+
+
+def test_saved_model_cli_show_and_run(exported, tmp_path):
+    _, _, path, _ = exported
+    cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
+    shown = subprocess.run(cli + ["show", "--dir", str(path), "--all"], capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "predict_image_bytes" in shown.stdout and "image_bytes" in shown.stdout and "sr_image" in shown.stdout
+    np.save(tmp_path / "x.npy", np.zeros((1, 7, 7, 1), np.float32))
+    ran = subprocess.run(cli + ["run", "--dir", str(path), "--tag_set", "serve", "--signature_def",
+                                "serving_default", "--inputs", f"image={tmp_path / 'x.npy'}"],
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "digit" in ran.stdout
+
+
+def test_predict_script_on_a_folder_with_bad_files(exported, tmp_path):
+    _, base, _, _ = exported
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), draw_digit(3, (80, 60)))
+    cv2.imwrite(str(folder / "b.jpg"), draw_digit(9, (40, 40)))
+    (folder / "broken.png").write_bytes(png(draw_digit(1, (40, 40)))[:40])
+    (folder / "empty.bmp").write_bytes(b"")
+    proc = run_script("predict.py", folder, "--model", base, timeout=300)
+    lines = proc.stdout.strip().splitlines()
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert len(lines) == 4
+    good = [line for line in lines if "error" not in line]
+    assert len(good) == 2 and all(line.split("\t")[1].isdigit() for line in good)
+    assert any("broken.png\terror: not a decodable" in line for line in lines)
+    assert any("empty.bmp\terror: empty file" in line for line in lines)
+    assert "Traceback" not in proc.stderr

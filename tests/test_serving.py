@@ -1,0 +1,92 @@
+"""The TF Serving client, offline: request building, response parsing, and both failure kinds.
+
+The server binary cannot be installed here; a live test runs only when TF_SERVING_URL is set.
+"""
+
+import base64
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from conftest import run_script
+from hdsr_tf.serving import ServingError, build_request, model_url, parse_response, predict
+
+
+def test_model_url():
+    assert model_url("http://h:8501/") == "http://h:8501/v1/models/hybrid:predict"
+    assert model_url("http://h:8501", "m", 3) == "http://h:8501/v1/models/m/versions/3:predict"
+
+
+def test_request_uses_b64_instances():
+    req = build_request([b"\x89PNG", b"abc"])
+    assert req["signature_name"] == "predict_image_bytes"
+    assert base64.b64decode(req["instances"][1]["image_bytes"]["b64"]) == b"abc"
+    opts = build_request([b"x"], invert=1)
+    assert opts["signature_name"] == "predict_image_bytes_options"
+    assert opts["instances"][0]["invert"] == 1 and opts["instances"][0]["normalize"] == -1
+
+
+def test_response_parsing():
+    body = {"predictions": [{"digit": 7, "confidence": 0.9, "probabilities": [0.01] * 10, "sr_image": []}]}
+    assert parse_response(json.dumps(body))[0]["digit"] == 7
+    with pytest.raises(ServingError, match="answered with an error: bad"):
+        parse_response({"error": "bad"})
+    with pytest.raises(ServingError, match="not JSON"):
+        parse_response("<html>")
+    with pytest.raises(ServingError, match="no 'predictions'"):
+        parse_response({"outputs": {}})
+
+
+class _Fake(BaseHTTPRequestHandler):
+    def do_POST(self):
+        data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if data["instances"][0]["image_bytes"]["b64"] == base64.b64encode(b"bad").decode():
+            self.send_response(400)
+            self.end_headers()
+            self.wfile.write(json.dumps({"error": "Invalid PNG data, size 3"}).encode())
+            return
+        self.send_response(200)
+        self.end_headers()
+        preds = [{"digit": 3, "confidence": 0.5, "probabilities": [0.1] * 10} for _ in data["instances"]]
+        self.wfile.write(json.dumps({"predictions": preds}).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_server():
+    server = HTTPServer(("127.0.0.1", 0), _Fake)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_round_trip_and_error_response(fake_server):
+    url = model_url(fake_server)
+    assert [r["digit"] for r in predict(url, [b"a", b"b"])] == [3, 3]
+    with pytest.raises(ServingError, match="HTTP 400: Invalid PNG data"):
+        predict(url, [b"bad"])
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path):
+    with pytest.raises(ServingError, match="cannot reach TF Serving"):
+        predict("http://127.0.0.1:9/v1/models/hybrid:predict", [b"x"], timeout=5)
+    img = tmp_path / "a.png"
+    img.write_bytes(b"x")
+    proc = run_script("serving_client.py", "--url", "http://127.0.0.1:9", img, "--timeout", "5", timeout=120)
+    assert proc.returncode == 2 and "cannot reach TF Serving" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("TF_SERVING_URL"), reason="set TF_SERVING_URL to test a live server")
+def test_live_server(tmp_path):
+    import cv2
+
+    from conftest import draw_digit
+
+    data = cv2.imencode(".png", draw_digit(4, (80, 60)))[1].tobytes()
+    result = predict(model_url(os.environ["TF_SERVING_URL"]), [data])
+    assert 0 <= result[0]["digit"] <= 9
