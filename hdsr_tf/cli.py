@@ -20,7 +20,8 @@ def fail(message: str, code: int = 2):
 
 
 def run(main) -> None:
-    """Calls ``main()``; known failures print one clear line and exit non-zero."""
+    """Calls ``main()``; known failures print one clear line and exit non-zero
+    (set HDSR_DEBUG=1 to see the traceback instead)."""
     try:
         code = main()
     except KeyboardInterrupt:
@@ -31,5 +32,7 @@ def run(main) -> None:
         print(f"stopped: {e}", file=sys.stderr)
         sys.exit(3)
     except (HdsrError, ValueError, OSError) as e:
+        if os.environ.get("HDSR_DEBUG"):  # developers: the full traceback
+            raise
         fail(str(e))
     sys.exit(code or 0)

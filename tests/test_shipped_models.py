@@ -22,3 +22,16 @@ def test_shipped_recognizer_matches_its_metrics(mnist_ready):
     assert accuracy == pytest.approx(metrics["accuracy"], abs=0.0005)  # +-0.05 points
     assert accuracy >= 0.995
     assert metrics["num_examples"] == 10000
+
+
+def test_shipped_lowres_rival_matches_its_metrics(mnist_ready):
+    import tensorflow as tf
+
+    from hdsr_tf.data.degrade import downsample
+
+    metrics = json.loads((SHIPPED / "lowres_cnn_x4" / "metrics.json").read_text())
+    model = keras.saving.load_model(SHIPPED / "lowres_cnn_x4" / "recognizer.keras", safe_mode=True)
+    x, y = mnist.load_arrays("test")
+    lr = downsample(tf.constant(x, tf.float32) / 255.0, 4, "area").numpy()
+    pred, _ = predict_labels(model, lr)
+    assert float(np.mean(pred == y)) == pytest.approx(metrics["accuracy"], abs=0.0005)

@@ -36,11 +36,17 @@ def classification_summary(y_true, y_pred) -> dict:
 
 
 def predict_labels(model, images: np.ndarray, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted labels, probabilities) for uint8 or float images."""
-    x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
-    if isinstance(probs, dict):
-        probs = probs["probabilities"]
+    """(predicted labels, probabilities) for uint8 or float images.
+
+    Calls the model directly rather than ``predict``: under a multi-worker
+    strategy ``predict`` would shard the test set across workers.
+    """
+    x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+    parts = []
+    for i in range(0, len(x), batch_size):
+        out = model(x[i:i + batch_size], training=False)
+        parts.append(np.asarray(out["probabilities"] if isinstance(out, dict) else out))
+    probs = np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
     return np.argmax(probs, axis=1), probs
 
 

@@ -21,7 +21,7 @@ from hdsr_tf.errors import TrainingStopped
 from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
 from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, save_model_atomic
-from hdsr_tf.training.distribute import get_strategy, is_chief
+from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
 
 MODEL_FILE = "recognizer.keras"
 
@@ -67,10 +67,10 @@ def make_optimizer(config: CNNConfig, steps_per_epoch: int) -> keras.optimizers.
 def train_recognizer(config: CNNConfig, strategy=None, verbose: int = 1) -> dict:
     """Trains (or resumes) and evaluates; returns the test metrics."""
     validate(config)
-    run = run_dir.prepare(config.out_dir, to_dict(config), config.restart)
+    strategy = strategy or get_strategy(config.strategy)
+    run = run_dir.prepare(output_dir(config.out_dir, strategy), to_dict(config), config.restart)
     if run_dir.is_finished(run):
         raise run_dir.RunDirError(f"{run} already holds a finished run; pass --restart to train again")
-    strategy = strategy or get_strategy(config.strategy)
     keras.utils.set_random_seed(config.seed)
 
     digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
@@ -101,6 +101,7 @@ def train_recognizer(config: CNNConfig, strategy=None, verbose: int = 1) -> dict
 
     if initial_epoch >= config.epochs:
         print(f"[resume] checkpoint already at epoch {initial_epoch} of {config.epochs}: evaluating")
+    prepare_fit(model, train, strategy)
     start = time.time()
     history = model.fit(train, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
                         callbacks=callbacks, verbose=verbose)
@@ -110,8 +111,6 @@ def train_recognizer(config: CNNConfig, strategy=None, verbose: int = 1) -> dict
                               f"(epoch {checkpoint.saved_epoch()}) is kept in {run / 'checkpoint'}; "
                               "lower --learning-rate and rerun to resume from it")
 
-    if not is_chief(strategy):
-        return {}
     from hdsr_tf.evaluation.report import write_classifier_report
 
     save_model_atomic(model, run / MODEL_FILE)

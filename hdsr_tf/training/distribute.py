@@ -30,6 +30,62 @@ def get_strategy(name: str = "default") -> tf.distribute.Strategy:
     raise ValueError(f"strategy must be one of {STRATEGIES}, not {name!r}")
 
 
+def prepare_fit(model, dataset, strategy: tf.distribute.Strategy) -> None:
+    """Works around two Keras 3.15 bugs under MultiWorkerMirroredStrategy.
+
+    1. Before its first step, ``fit`` builds the compiled metrics by reducing
+       the first *distributed* batch with ``strategy.reduce``, which the
+       multi-worker strategy cannot do for an (x, y) tuple. We build them from
+       a plain local batch instead and tell Keras the build is done.
+    2. Each step's logs are averaged with ``strategy.reduce("MEAN", v, axis=0)``,
+       which fails on scalar metrics. We reduce scalars with ``axis=None``.
+    Gradients are untouched: the optimizer all-reduces them as usual.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    _patch_keras_log_reduction()
+    batch = next(iter(dataset))
+    with strategy.scope():
+        model._symbolic_build(data_batch=batch)
+    model._maybe_symbolic_build = lambda *args, **kwargs: None
+
+
+def _patch_keras_log_reduction() -> None:
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer.reduce_per_replica, "_hdsr_patched", False):
+        return
+    original = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("mean", "auto") and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            def mean(v):
+                if not isinstance(v, tf.distribute.DistributedValues):
+                    return v
+                return strategy.reduce("MEAN", v, axis=None if v.values[0].shape.rank == 0 else 0)
+            return tf.nest.map_structure(mean, values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica._hdsr_patched = True
+    trainer.reduce_per_replica = reduce_per_replica
+
+
+def output_dir(out_dir, strategy: tf.distribute.Strategy):
+    """The chief writes the run directory; other workers write beside it, in
+    ``<out_dir>/.workers/<type>_<id>``, so two processes never write one file.
+
+    Every worker still runs the same steps (fit, predict, evaluate): under a
+    multi-worker strategy these are collective, and a worker that skipped one
+    would leave the others waiting.
+    """
+    from pathlib import Path
+
+    if is_chief(strategy):
+        return Path(out_dir)
+    resolver = strategy.cluster_resolver
+    return Path(out_dir) / ".workers" / f"{resolver.task_type}_{resolver.task_id}"
+
+
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Only the chief writes the run's shared outputs (final model, reports)."""
     resolver = getattr(strategy, "cluster_resolver", None)

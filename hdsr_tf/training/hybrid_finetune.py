@@ -22,7 +22,7 @@ from hdsr_tf.evaluation.sr_report import lr_test_images, predict_probs, quality,
 from hdsr_tf.models.hybrid import build_hybrid, generator_scale
 from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, save_model_atomic
-from hdsr_tf.training.distribute import get_strategy, is_chief
+from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
 from hdsr_tf.training.joint import MODES, JointTrainer
 
 
@@ -49,8 +49,8 @@ def measure(generator, recognizer, test, scale: int) -> dict:
 
 def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
     validate(config)
-    run = run_dir.prepare(config.out_dir, to_dict(config), config.restart)
     strategy = strategy or get_strategy(config.strategy)
+    run = run_dir.prepare(output_dir(config.out_dir, strategy), to_dict(config), config.restart)
     keras.utils.set_random_seed(config.seed)
     digits = load_digits("mnist", seed=config.seed).limited(config.limit)
     with strategy.scope():
@@ -71,6 +71,7 @@ def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
     guard = NaNGuard()
     checkpoint = ResumeCheckpoint(run / "checkpoint", guard)
     initial_epoch = checkpoint.restore(trainer, trainer.build_optimizers)
+    prepare_fit(trainer, train, strategy)
     start = time.time()
     trainer.fit(train, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch, verbose=verbose,
                 callbacks=[guard, checkpoint, keras.callbacks.CSVLogger(str(run / "log.csv"),
@@ -82,9 +83,8 @@ def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
     print(f"after: {after}")
     metrics = {"before": before, "after": after, "scale": scale, "mode": config.mode,
                "train_seconds_this_session": round(time.time() - start, 1), "config": to_dict(config)}
-    if is_chief(strategy):
-        save_model_atomic(generator, run / "generator.keras")
-        save_model_atomic(recognizer, run / "recognizer.keras")
-        save_model_atomic(build_hybrid(generator, recognizer), run / "hybrid.keras")
-        run_dir.write_json(run / "metrics.json", metrics)
+    save_model_atomic(generator, run / "generator.keras")
+    save_model_atomic(recognizer, run / "recognizer.keras")
+    save_model_atomic(build_hybrid(generator, recognizer), run / "hybrid.keras")
+    run_dir.write_json(run / "metrics.json", metrics)
     return metrics

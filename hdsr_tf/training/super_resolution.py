@@ -28,7 +28,7 @@ from hdsr_tf.models.discriminator import build_discriminator
 from hdsr_tf.models.rrdb import build_generator
 from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, SampleGrid, save_model_atomic
-from hdsr_tf.training.distribute import get_strategy, is_chief
+from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
 from hdsr_tf.training.esrgan import ESRGAN
 from hdsr_tf.training.losses import build_perceptual_loss
 
@@ -102,6 +102,7 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
                  keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False),
                  SampleGrid(*samples, out / "samples")]
     print(f"[{stage}] training {epochs} epochs from epoch {initial_epoch}")
+    prepare_fit(model, train, strategy)
     start = time.time()
     model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks)
     if guard.triggered:
@@ -109,18 +110,17 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
                               f"The last good checkpoint (epoch {checkpoint.saved_epoch()}) is kept in "
                               f"{out / 'checkpoint'}; lower the learning rate and rerun to resume")
     print(f"[{stage}] {time.time() - start:.0f} s")
-    if is_chief(strategy):
-        if adversarial:
-            save_model_atomic(model.discriminator, out / "discriminator.keras")
-        save_model_atomic(model.generator, generator_path)
+    if adversarial:
+        save_model_atomic(model.discriminator, out / "discriminator.keras")
+    save_model_atomic(model.generator, generator_path)
     return generator_path
 
 
 def train_sr(config: GANConfig, strategy=None) -> dict[str, Path]:
     """Runs the requested stage(s); returns {stage: generator path}."""
     validate(config)
-    run = run_dir.prepare(config.out_dir, to_dict(config), config.restart)
     strategy = strategy or get_strategy(config.strategy)
+    run = run_dir.prepare(output_dir(config.out_dir, strategy), to_dict(config), config.restart)
     keras.utils.set_random_seed(config.seed)
     digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
     deg = degradation(config)

@@ -1,0 +1,272 @@
+#!/usr/bin/env python
+"""Benchmarks, each against a peer or baseline in the same run; results to benchmarks/results/<name>.json
+and a combined benchmarks/RESULTS.md.
+
+    python benchmarks/run.py                 # all
+    python benchmarks/run.py cnn pipeline    # some
+
+Each benchmark runs in its own process so its peak memory (max RSS) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+BENCHMARKS = ("cnn", "gan", "serving", "pipeline")
+
+
+def machine() -> str:
+    import tensorflow as tf
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = "a GPU" if tf.config.list_physical_devices("GPU") else "no GPU"
+    return (f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}, Python "
+            f"{platform.python_version()}, TensorFlow {tf.__version__}, {gpu}")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- cnn
+def bench_cnn() -> dict:
+    """Our recognizer vs the keras.io convnet: training images/s and wall time to 99.2% test accuracy."""
+    import keras
+    import numpy as np
+
+    from hdsr_tf.config import CNNConfig
+    from hdsr_tf.data.pipelines import Augmentation, classification_dataset
+    from hdsr_tf.data.splits import load_digits
+    from hdsr_tf.models.cnn import build_keras_io_convnet, build_recognizer
+    from hdsr_tf.training.classifier import make_optimizer
+
+    d = load_digits("mnist", seed=0)
+    test = classification_dataset(*d.test, 1000, training=False)
+    out = {}
+    for name in ("ours", "keras_io"):
+        keras.utils.set_random_seed(0)
+        if name == "ours":
+            cfg = CNNConfig()
+            model = build_recognizer()
+            train = classification_dataset(*d.train, cfg.batch_size, training=True, augment=Augmentation())
+            steps = int(np.ceil(len(d.train[1]) / cfg.batch_size))
+            model.compile(make_optimizer(cfg, steps), "sparse_categorical_crossentropy", ["accuracy"])
+            epochs, n_train = cfg.epochs, len(d.train[1])
+        else:  # the recipe: Adam, batch 128, 15 epochs, validation split 0.1 (the same 9:1 split)
+            model = build_keras_io_convnet()
+            train = classification_dataset(*d.train, 128, training=True)
+            model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])  # = one-hot + categorical
+            epochs, n_train = 15, len(d.train[1])
+        train_time, reached, curve = 0.0, None, []
+        for epoch in range(epochs):
+            t = time.perf_counter()
+            model.fit(train, epochs=1, verbose=0)
+            train_time += time.perf_counter() - t
+            acc = float(model.evaluate(test, verbose=0)[1])
+            curve.append(round(acc, 4))
+            if reached is None and acc >= 0.992:
+                reached = {"epoch": epoch + 1, "train_seconds": round(train_time, 1)}
+                break
+        out[name] = {"params": int(model.count_params()), "images_per_s": round(n_train * len(curve) / train_time),
+                     "time_to_99.2": reached, "test_accuracy_per_epoch": curve}
+    ratio = out["ours"]["images_per_s"] / out["keras_io"]["images_per_s"]
+    out["ratio_images_per_s_ours_over_keras_io"] = round(ratio, 3)
+    if out["ours"]["time_to_99.2"] and out["keras_io"]["time_to_99.2"]:
+        out["ratio_time_to_99.2_ours_over_keras_io"] = round(
+            out["ours"]["time_to_99.2"]["train_seconds"] / out["keras_io"]["time_to_99.2"]["train_seconds"], 3)
+    return out
+
+
+# ---------------------------------------------------------------- gan
+def bench_gan(steps: int = 60) -> dict:
+    """GAN-stage training images/s through fit() vs a bare tf.function step, plus generator inference."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from hdsr_tf.config import GANConfig
+    from hdsr_tf.data.pipelines import sr_pair_dataset
+    from hdsr_tf.data.splits import load_digits
+    from hdsr_tf.models.cnn import build_recognizer
+    from hdsr_tf.models.discriminator import build_discriminator
+    from hdsr_tf.models.rrdb import build_generator
+    from hdsr_tf.training.esrgan import ESRGAN
+    from hdsr_tf.training.losses import PerceptualLoss, recognizer_features
+
+    cfg = GANConfig()
+    d = load_digits("mnist", seed=0)
+    images = d.train[0][: cfg.batch_size * steps]
+    ds = sr_pair_dataset(images, cfg.batch_size, training=True, drop_remainder=True)
+    for _ in ds:  # fill the cache so both runs read from memory
+        pass
+
+    def model():
+        keras.utils.set_random_seed(0)
+        m = ESRGAN(build_generator(4, cfg.nf, cfg.gc, cfg.num_blocks), build_discriminator(28, cfg.d_filters))
+        m.compile(g_optimizer=keras.optimizers.Adam(1e-4), d_optimizer=keras.optimizers.Adam(1e-4),
+                  perceptual_loss=PerceptualLoss(recognizer_features(build_recognizer())))
+        return m
+
+    fit_model = model()
+    fit_model.fit(ds.take(3), epochs=1, verbose=0)  # trace
+    t = time.perf_counter()
+    fit_model.fit(ds, epochs=1, verbose=0)
+    fit_s = time.perf_counter() - t
+
+    bare = model()
+    step = tf.function(bare.train_step)
+    for batch in ds.take(3):
+        step(batch)
+    t = time.perf_counter()
+    for batch in ds:
+        step(batch)
+    bare_s = time.perf_counter() - t
+    n = cfg.batch_size * steps
+
+    gen = fit_model.generator
+    lr = np.random.default_rng(0).random((256, 7, 7, 1)).astype("float32")
+    infer = tf.function(lambda x: gen(x, training=False))
+    infer(lr)
+    t = time.perf_counter()
+    for _ in range(10):
+        infer(lr)
+    infer_s = (time.perf_counter() - t) / 10
+    return {"batch_size": cfg.batch_size, "steps": steps, "fit_images_per_s": round(n / fit_s),
+            "bare_tf_function_images_per_s": round(n / bare_s),
+            "ratio_bare_over_fit": round((n / bare_s) / (n / fit_s), 3),
+            "generator_params": int(gen.count_params()),
+            "generator_inference_images_per_s_batch256": round(256 / infer_s)}
+
+
+# ---------------------------------------------------------------- serving
+def bench_serving() -> dict:
+    """The exported hybrid SavedModel vs the recognizer alone: latency and throughput at batch 1, 32, 256."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from hdsr_tf.evaluation.sr_report import serving_speed
+    from hdsr_tf.export import latest_version
+
+    path = latest_version(ROOT / "saved_models" / "hybrid")
+    hybrid = tf.saved_model.load(str(path)).signatures["serving_default"]
+    rec = keras.saving.load_model(ROOT / "saved_models" / "cnn" / "recognizer.keras", compile=False)
+    rec_fn = tf.function(lambda image: rec(image, training=False))
+    lr = np.random.default_rng(0).random((1, 7, 7, 1)).astype("float32")
+    hr = np.random.default_rng(0).random((1, 28, 28, 1)).astype("float32")
+    sizes = (1, 32, 256)
+    h = serving_speed(hybrid, "image", lr, sizes, repeats=100)
+    r = serving_speed(rec_fn, "image", hr, sizes, repeats=100)
+    return {"savedmodel": str(path.relative_to(ROOT)), "hybrid": h, "recognizer_alone": r,
+            "throughput_ratio_hybrid_over_recognizer": {b: round(h[b]["images_per_s"] / r[b]["images_per_s"], 3)
+                                                        for b in h}}
+
+
+# ---------------------------------------------------------------- pipeline
+def bench_pipeline() -> dict:
+    """tf.data throughput against what the models consume, to show input is never the bottleneck."""
+    import keras
+    import numpy as np
+
+    from hdsr_tf.data.pipelines import Augmentation, classification_dataset, sr_pair_dataset
+    from hdsr_tf.data.splits import load_digits
+    from hdsr_tf.models.cnn import build_recognizer
+
+    d = load_digits("mnist", seed=0)
+
+    def rate(ds, epochs=2):
+        out = []
+        for _ in range(epochs):
+            t, n = time.perf_counter(), 0
+            for batch in ds:
+                n += int(batch[1].shape[0])
+            out.append(n / (time.perf_counter() - t))
+        return [round(v) for v in out]
+
+    cls = rate(classification_dataset(*d.train, 128, training=True, augment=Augmentation()))
+    srp = rate(sr_pair_dataset(d.train[0], 64, training=True))
+    model = build_recognizer()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).random((128, 28, 28, 1)).astype("float32")
+    y = np.zeros(128, "int64")
+    model.train_on_batch(x, y)
+    t = time.perf_counter()
+    for _ in range(20):
+        model.train_on_batch(x, y)
+    consume = 128 * 20 / (time.perf_counter() - t)
+    keras.backend.clear_session()
+    return {"classification_pipeline_images_per_s": {"first_epoch": cls[0], "cached_epoch": cls[1]},
+            "sr_pair_pipeline_images_per_s": {"first_epoch": srp[0], "cached_epoch": srp[1]},
+            "recognizer_training_consumes_images_per_s": round(consume),
+            "ratio_pipeline_over_consumption": round(cls[1] / consume, 2)}
+
+
+# ---------------------------------------------------------------- driver
+def run_one(name: str) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start = time.time()
+    result = globals()[f"bench_{name}"]()
+    result["wall_seconds"] = round(time.time() - start, 1)
+    result["peak_rss_mb"] = round(peak_rss_mb())
+    result["machine"] = machine()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+def write_markdown() -> None:
+    lines = ["# Benchmark results", "",
+             "Written by `python benchmarks/run.py`; each benchmark compares against a peer or baseline in the same "
+             "run. Figures are measured, on the machine named in each section.", ""]
+    for name in BENCHMARKS:
+        path = RESULTS / f"{name}.json"
+        if path.exists():
+            data = json.loads(path.read_text())
+            lines += [f"## {name}", "", f"Machine: {data.get('machine', '?')}", "",
+                      "```json", json.dumps({k: v for k, v in data.items() if k != "machine"}, indent=2), "```", ""]
+    notes = HERE / "NOTES.md"
+    if notes.exists():
+        lines += [notes.read_text()]
+    (HERE / "RESULTS.md").write_text("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run, of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_one(args.child)
+        return
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from {BENCHMARKS}")
+    for name in args.names or BENCHMARKS:
+        print(f"== {name}", flush=True)
+        proc = subprocess.run([sys.executable, __file__, "--child", name], cwd=ROOT)
+        if proc.returncode:
+            print(f"benchmark {name} failed ({proc.returncode})", file=sys.stderr)
+    write_markdown()
+    print(f"results: {HERE / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    main()
