@@ -17,18 +17,14 @@ def main():
                         help="the model reads LR digits downsampled by this factor")
     args = parser.parse_args()
 
-    from pathlib import Path
-
-    import keras
     import tensorflow as tf
 
     from hdsr_tf.data.degrade import downsample
     from hdsr_tf.data.splits import load_digits
     from hdsr_tf.evaluation.report import write_classifier_report
+    from hdsr_tf.models import load_model
 
-    if not Path(args.model).is_file():
-        cli.fail(f"model {args.model} not found")
-    model = keras.saving.load_model(args.model, compile=False, safe_mode=True)
+    model = load_model(args.model)
     digits = load_digits(args.dataset, args.dida_dir)
     images, labels = digits.test
     if args.lr_scale:

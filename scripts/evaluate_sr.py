@@ -19,18 +19,15 @@ def main():
 
     from pathlib import Path
 
-    import keras
-
     from hdsr_tf.data import mnist
     from hdsr_tf.data.splits import dida_digits
     from hdsr_tf.evaluation import sr_report as sr
+    from hdsr_tf.models import load_model
     from hdsr_tf.models.hybrid import generator_scale
     from hdsr_tf.training.run_dir import write_json
 
     def load(path):
-        if not path or not Path(path).is_file():
-            return None
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        return load_model(path) if path and Path(path).is_file() else None
 
     recognizer = load(args.recognizer)
     gens = {k: load(p) for k, p in (("PSNR model", args.psnr_generator), ("GAN model", args.gan_generator))}

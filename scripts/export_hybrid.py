@@ -22,19 +22,14 @@ def main():
     parser.add_argument("--version", type=int, help="version number (default: next free integer)")
     args = parser.parse_args()
 
-    from pathlib import Path
-
-    import keras
-
     from hdsr_tf.export import export_hybrid
+    from hdsr_tf.models import load_model
     from hdsr_tf.models.hybrid import build_hybrid
 
-    def load(path):
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"{path} not found")
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-
-    model = build_hybrid(load(args.generator), load(args.recognizer)) if args.generator else load(args.hybrid)
+    if args.generator:
+        model = build_hybrid(load_model(args.generator), load_model(args.recognizer))
+    else:
+        model = load_model(args.hybrid)
     path = export_hybrid(model, args.base_dir, args.version)
     print(f"exported: {path}\ncheck it: saved_model_cli show --dir {path} --all")
 

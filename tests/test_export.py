@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import draw_digit, run_script
 from PIL import Image
 
-from conftest import draw_digit, run_script
 from hdsr_tf import export
 from hdsr_tf.models.cnn import build_recognizer
 from hdsr_tf.models.hybrid import build_hybrid

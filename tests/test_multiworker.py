@@ -9,7 +9,6 @@ import sys
 import keras
 import numpy as np
 import pytest
-
 from conftest import ROOT
 
 

@@ -10,8 +10,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-
 from conftest import run_script
+
 from hdsr_tf.serving import ServingError, build_request, model_url, parse_response, predict
 
 
@@ -84,7 +84,6 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
 @pytest.mark.skipif(not os.environ.get("TF_SERVING_URL"), reason="set TF_SERVING_URL to test a live server")
 def test_live_server(tmp_path):
     import cv2
-
     from conftest import draw_digit
 
     data = cv2.imencode(".png", draw_digit(4, (80, 60)))[1].tobytes()

@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.evaluation import sr_report as sr
 from hdsr_tf.export import latest_version
+from hdsr_tf.models import load_model
 from hdsr_tf.training.run_dir import write_json
 
 
@@ -45,7 +45,7 @@ class ScaleModels:
 
 
 def _load(path: Path):
-    return keras.saving.load_model(path, compile=False, safe_mode=True) if path and path.is_file() else None
+    return load_model(path) if path and path.is_file() else None
 
 
 def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, out_dir: Path,

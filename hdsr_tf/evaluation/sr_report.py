@@ -74,6 +74,7 @@ def markdown_table(rows: list[dict]) -> str:
 def comparison_figure(lr: np.ndarray, columns: dict[str, np.ndarray], hr: np.ndarray, out_path: Path,
                       n: int = 8, title: str = "") -> None:
     big_lr = tf.image.resize(lr[:n], hr.shape[1:3], method="nearest").numpy()
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     plot_sr_grid({"LR": big_lr, **{k: v[:n] for k, v in columns.items()}, "HR": hr[:n]}, out_path, title)
 
 

@@ -1,1 +1,18 @@
 """Keras models: the digit recognizer, the RRDB generator, the discriminator and the hybrid chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def load_model(path: str | Path, compile: bool = False):
+    """Loads any of our .keras models with safe_mode on, after registering our custom layers."""
+    import keras
+
+    from hdsr_tf.models import layers  # noqa: F401  (registers the hybrid's layers)
+    from hdsr_tf.training import losses  # noqa: F401  (registers GrayToVGGInput)
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} not found")
+    return keras.saving.load_model(path, compile=compile, safe_mode=True)

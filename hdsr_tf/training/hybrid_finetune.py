@@ -19,6 +19,7 @@ from hdsr_tf.data.pipelines import sr_pair_dataset
 from hdsr_tf.data.splits import load_digits
 from hdsr_tf.errors import TrainingStopped
 from hdsr_tf.evaluation.sr_report import lr_test_images, predict_probs, quality, super_resolve
+from hdsr_tf.models import load_model
 from hdsr_tf.models.hybrid import build_hybrid, generator_scale
 from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, save_model_atomic
@@ -32,10 +33,6 @@ def validate(config: HybridConfig) -> None:
     for name in ("generator", "recognizer"):
         if not Path(getattr(config, name)).is_file():
             raise FileNotFoundError(f"--{name} {getattr(config, name)} not found")
-
-
-def _load(path):
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
 def measure(generator, recognizer, test, scale: int) -> dict:
@@ -54,7 +51,7 @@ def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
     keras.utils.set_random_seed(config.seed)
     digits = load_digits("mnist", seed=config.seed).limited(config.limit)
     with strategy.scope():
-        generator, recognizer = _load(config.generator), _load(config.recognizer)
+        generator, recognizer = load_model(config.generator), load_model(config.recognizer)
         scale = generator_scale(generator)
         trainer = JointTrainer(generator, recognizer, config.mode)
         steps = len(digits.train[1]) // config.batch_size

@@ -118,7 +118,9 @@ def build_perceptual_loss(kind: str = "recognizer", recognizer_path: str = "", v
         if not Path(recognizer_path).is_file():
             raise FileNotFoundError(f"perceptual loss needs a trained recognizer: {recognizer_path} not found "
                                     "(train one with scripts/train_cnn.py, or pass --recognizer)")
-        recognizer = keras.saving.load_model(recognizer_path, compile=False, safe_mode=True)
+        from hdsr_tf.models import load_model
+
+        recognizer = load_model(recognizer_path)
         return PerceptualLoss(recognizer_features(recognizer))
     if kind == "vgg19":
         if not vgg_weights or not Path(vgg_weights).is_file():

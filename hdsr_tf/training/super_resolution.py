@@ -24,6 +24,7 @@ from hdsr_tf.data.degrade import Degradation
 from hdsr_tf.data.pipelines import sr_pair_dataset
 from hdsr_tf.data.splits import load_digits
 from hdsr_tf.errors import TrainingStopped
+from hdsr_tf.models import load_model
 from hdsr_tf.models.discriminator import build_discriminator
 from hdsr_tf.models.rrdb import build_generator
 from hdsr_tf.training import run_dir
@@ -78,7 +79,7 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
             if not init.exists():
                 raise FileNotFoundError(f"the GAN stage starts from the PSNR stage's generator: {init} not found "
                                         "(run --stage psnr first)")
-            generator = keras.saving.load_model(init, compile=False, safe_mode=True)
+            generator = load_model(init)
             discriminator = build_discriminator(28, config.d_filters)
             perceptual = build_perceptual_loss(config.perceptual, config.recognizer, config.vgg_weights)
             lr = step_decay(config.gan_lr, steps, config.lr_decay_epochs)
