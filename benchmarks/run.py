@@ -68,12 +68,13 @@ def bench_cnn() -> dict:
             model = build_recognizer()
             train = classification_dataset(*d.train, cfg.batch_size, training=True, augment=Augmentation())
             steps = int(np.ceil(len(d.train[1]) / cfg.batch_size))
-            model.compile(make_optimizer(cfg, steps), "sparse_categorical_crossentropy", ["accuracy"])
+            model.compile(optimizer=make_optimizer(cfg, steps), loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
             epochs, n_train = cfg.epochs, len(d.train[1])
         else:  # the recipe: Adam, batch 128, 15 epochs, validation split 0.1 (the same 9:1 split)
             model = build_keras_io_convnet()
             train = classification_dataset(*d.train, 128, training=True)
-            model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])  # = one-hot + categorical
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             epochs, n_train = 15, len(d.train[1])
         train_time, reached, curve = 0.0, None, []
         for epoch in range(epochs):
@@ -204,7 +205,7 @@ def bench_pipeline() -> dict:
     cls = rate(classification_dataset(*d.train, 128, training=True, augment=Augmentation()))
     srp = rate(sr_pair_dataset(d.train[0], 64, training=True))
     model = build_recognizer()
-    model.compile("adam", "sparse_categorical_crossentropy")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = np.random.default_rng(0).random((128, 28, 28, 1)).astype("float32")
     y = np.zeros(128, "int64")
     model.train_on_batch(x, y)

@@ -42,6 +42,8 @@ class CNNConfig:
     lr_scale: int = _help("0: full-resolution digits. 2 or 4: train the direct low-res rival on digits "
                           "area-downsampled by this factor", default=0)
     limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
+    mixed_precision: bool = _help("Keras mixed_float16 policy (outputs and losses stay float32); for GPUs",
+                                  default=False)
     out_dir: str = _help("run directory (config, logs, checkpoints, model, report)",
                          default="runs/cnn")
     strategy: str = _help("default, mirrored or multiworker (reads TF_CONFIG)", default="default")

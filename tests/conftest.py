@@ -77,3 +77,26 @@ def mnist_ready():
     mnist.load_arrays("train")
     mnist.load_arrays("test")
     return mnist.default_data_dir()
+
+
+@pytest.fixture
+def tiny_shipped(tmp_path):
+    """Tiny untrained models laid out like saved_models/ (cnn, esrgan_x4, hybrid_x4, hybrid/1, lowres_cnn_x4)."""
+    from hdsr_tf.export import export_hybrid
+    from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
+    from hdsr_tf.models.hybrid import build_hybrid
+    from hdsr_tf.models.rrdb import build_generator
+
+    root = tmp_path / "saved_models"
+    for d in ("cnn", "esrgan_x4", "hybrid_x4", "lowres_cnn_x4"):
+        (root / d).mkdir(parents=True)
+    rec = build_recognizer()
+    rec.save(root / "cnn" / "recognizer.keras")
+    gen = build_generator(4, nf=8, gc=8, num_blocks=1)
+    gen.save(root / "esrgan_x4" / "generator_psnr.keras")
+    build_generator(4, nf=8, gc=8, num_blocks=1).save(root / "esrgan_x4" / "generator_gan.keras")
+    hybrid = build_hybrid(gen, rec)
+    hybrid.save(root / "hybrid_x4" / "hybrid.keras")
+    export_hybrid(hybrid, root / "hybrid")
+    build_lowres_recognizer(7).save(root / "lowres_cnn_x4" / "recognizer.keras")
+    return root

@@ -45,3 +45,17 @@ def test_pipelines_prefetch():
     x, y = _data()
     ds = classification_dataset(x, y, 16, training=True)
     assert "Prefetch" in type(ds._input_dataset).__name__ or "Prefetch" in type(ds).__name__
+
+
+def test_prefetch_to_device_forced_on_cpu_keeps_batches():
+    from hdsr_tf.data.pipelines import prefetch_to_device
+
+    x, y = _data()
+    plain = classification_dataset(x, y, 16, training=False)
+    staged = prefetch_to_device(plain, "/cpu:0")
+    assert staged is not plain
+    for (a, b), (c, d) in zip(plain, staged):
+        np.testing.assert_array_equal(a.numpy(), c.numpy())
+        np.testing.assert_array_equal(b.numpy(), d.numpy())
+    if not tf.config.list_logical_devices("GPU"):
+        assert prefetch_to_device(plain) is plain  # nothing to stage to

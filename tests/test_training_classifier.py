@@ -164,3 +164,16 @@ print("ACC", m["accuracy"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ACC" in proc.stdout
     assert (tmp_path / "run" / "recognizer.keras").exists()
+
+
+def test_mixed_precision_step_on_cpu_stays_finite(tmp_path, mnist_ready):
+    try:
+        metrics = train_recognizer(tiny(tmp_path, mixed_precision=True, limit=128), verbose=0)
+        model = keras.saving.load_model(tmp_path / "run" / "recognizer.keras", safe_mode=True)
+        assert model.get_layer("conv1a").compute_dtype == "float16"
+        assert model.get_layer("probabilities").compute_dtype == "float32"
+        log = (tmp_path / "run" / "log.csv").read_text().strip().splitlines()
+        loss = float(log[1].split(",")[log[0].split(",").index("loss")])
+        assert np.isfinite(loss) and 0 <= metrics["accuracy"] <= 1
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -67,6 +67,21 @@ def random_affine(images: tf.Tensor, key: tf.Tensor, aug: Augmentation) -> tf.Te
     return out
 
 
+def prefetch_to_device(ds: tf.data.Dataset, device: str | None = None) -> tf.data.Dataset:
+    """Stages batches on ``device`` (default: the first GPU, if any) so the accelerator never
+    waits for a host-to-device copy. With no GPU and no device given, returns ``ds`` unchanged.
+
+    Under a tf.distribute strategy Keras already does this through the strategy's
+    distributed dataset; this is for single-device training.
+    """
+    if device is None:
+        gpus = tf.config.list_logical_devices("GPU")
+        if not gpus:
+            return ds
+        device = gpus[0].name
+    return ds.apply(tf.data.experimental.prefetch_to_device(device, buffer_size=AUTOTUNE))
+
+
 def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
                            training: bool, seed: int = 0, augment: Augmentation | None = None,
                            drop_remainder: bool = False, lr_scale: int = 0) -> tf.data.Dataset:

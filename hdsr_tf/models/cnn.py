@@ -36,7 +36,9 @@ def build_recognizer(filters: tuple[int, ...] = (32, 64, 128), dropout: float = 
             x = layers.MaxPooling2D(name=f"pool{stage}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(10, activation="softmax", kernel_regularizer=reg, name="probabilities")(x)
+    # float32 output even under a mixed_float16 policy: softmax and the loss stay in full precision
+    outputs = layers.Dense(10, activation="softmax", kernel_regularizer=reg, dtype="float32",
+                           name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -58,7 +60,7 @@ def build_lowres_recognizer(lr_size: int = 7, widths: tuple[int, ...] = (64, 64,
             x = layers.MaxPooling2D(name="pool")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(0.3, name="dropout")(x)
-    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(10, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from hdsr_tf.config import CNNConfig, to_dict
 from hdsr_tf.data.degrade import downsample
-from hdsr_tf.data.pipelines import Augmentation, classification_dataset
+from hdsr_tf.data.pipelines import Augmentation, classification_dataset, prefetch_to_device
 from hdsr_tf.data.splits import load_digits
 from hdsr_tf.errors import TrainingStopped
 from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
@@ -72,12 +72,15 @@ def train_recognizer(config: CNNConfig, strategy=None, verbose: int = 1) -> dict
     if run_dir.is_finished(run):
         raise run_dir.RunDirError(f"{run} already holds a finished run; pass --restart to train again")
     keras.utils.set_random_seed(config.seed)
+    keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")
 
     digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
     augment = Augmentation() if config.augment else None
     train = classification_dataset(*digits.train, config.batch_size, training=True,
                                    seed=config.seed, augment=augment, lr_scale=config.lr_scale)
     val = classification_dataset(*digits.val, 512, training=False, lr_scale=config.lr_scale)
+    if strategy.num_replicas_in_sync == 1:
+        train, val = prefetch_to_device(train), prefetch_to_device(val)  # no-op without a GPU
     steps = int(np.ceil(len(digits.train[1]) / config.batch_size))
 
     with strategy.scope():
