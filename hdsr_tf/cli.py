@@ -14,6 +14,17 @@ from hdsr_tf.errors import HdsrError, TrainingStopped  # noqa: E402
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
+def parse_config(cls, doc: str):
+    """--help from the script's docstring, one flag per field of the job's config dataclass."""
+    import argparse
+
+    from hdsr_tf.config import add_arguments, from_args
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser, cls)
+    return from_args(cls, parser.parse_args())
+
+
 def fail(message: str, code: int = 2):
     print(f"error: {message}", file=sys.stderr)
     sys.exit(code)

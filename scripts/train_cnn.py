@@ -6,17 +6,12 @@ epoch. Outputs go to --out-dir: config.json, log.csv, tensorboard/, checkpoint/,
 recognizer.keras, metrics.json, classification_report.txt and figures.
 """
 
-import argparse
-
 from hdsr_tf import cli
+from hdsr_tf.config import CNNConfig
 
 
 def main():
-    from hdsr_tf.config import CNNConfig, add_arguments, from_args
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser, CNNConfig)
-    config = from_args(CNNConfig, parser.parse_args())
+    config = cli.parse_config(CNNConfig, __doc__)
 
     # The strategy must exist before any other TensorFlow op (multi-worker needs that).
     from hdsr_tf.training.classifier import train_recognizer, validate

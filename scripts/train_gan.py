@@ -6,17 +6,12 @@ it and adds the RaGAN discriminator and the perceptual loss. Rerunning the same
 command resumes an interrupted stage and skips finished ones.
 """
 
-import argparse
-
 from hdsr_tf import cli
+from hdsr_tf.config import GANConfig
 
 
 def main():
-    from hdsr_tf.config import GANConfig, add_arguments, from_args
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser, GANConfig)
-    config = from_args(GANConfig, parser.parse_args())
+    config = cli.parse_config(GANConfig, __doc__)
 
     from hdsr_tf.training.distribute import get_strategy  # first: multi-worker needs it before other TF ops
     from hdsr_tf.training.super_resolution import train_sr, validate

@@ -7,17 +7,12 @@ on HR and SR digits; --mode both trains both. Prints and writes the hybrid's
 LR accuracy and the recognizer's HR accuracy before and after.
 """
 
-import argparse
-
 from hdsr_tf import cli
+from hdsr_tf.config import HybridConfig
 
 
 def main():
-    from hdsr_tf.config import HybridConfig, add_arguments, from_args
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser, HybridConfig)
-    config = from_args(HybridConfig, parser.parse_args())
+    config = cli.parse_config(HybridConfig, __doc__)
 
     from hdsr_tf.training.distribute import get_strategy  # first: multi-worker needs it before other TF ops
     from hdsr_tf.training.hybrid_finetune import train_hybrid, validate

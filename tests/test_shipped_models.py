@@ -35,3 +35,41 @@ def test_shipped_lowres_rival_matches_its_metrics(mnist_ready):
     lr = downsample(tf.constant(x, tf.float32) / 255.0, 4, "area").numpy()
     pred, _ = predict_labels(model, lr)
     assert float(np.mean(pred == y)) == pytest.approx(metrics["accuracy"], abs=0.0005)
+
+
+@pytest.mark.parametrize("name,key", [("generator_psnr.keras", "PSNR model"), ("generator_gan.keras", "GAN model")])
+def test_shipped_generators_match_their_psnr(mnist_ready, name, key):
+    from hdsr_tf.evaluation import sr_report as sr
+    from hdsr_tf.models import load_model
+
+    folder = SHIPPED / "esrgan_x4"
+    if not (folder / name).exists():
+        pytest.skip(f"{name} not shipped")
+    rows = {r["name"]: r for r in json.loads((folder / "sr_metrics.json").read_text())["mnist"]}
+    x, _ = mnist.load_arrays("test")
+    lr, hr = sr.lr_test_images(x[:1000], 4)
+    psnr, ssim = sr.quality(sr.super_resolve(load_model(folder / name), lr), hr)
+    assert psnr == pytest.approx(rows[key]["psnr_first1000"], abs=0.1)
+    assert ssim == pytest.approx(rows[key]["ssim_first1000"], abs=0.005)
+
+
+def test_shipped_hybrid_and_its_savedmodel_match_their_metrics(mnist_ready):
+    import tensorflow as tf
+
+    from hdsr_tf.evaluation import sr_report as sr
+    from hdsr_tf.export import latest_version
+    from hdsr_tf.models import load_model
+
+    folder = SHIPPED / "hybrid_x4"
+    if not (folder / "hybrid.keras").exists():
+        pytest.skip("hybrid not shipped")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    x, y = mnist.load_arrays("test")
+    lr, _ = sr.lr_test_images(x, 4)
+    probs = sr.predict_probs(load_model(folder / "hybrid.keras"), lr)
+    accuracy = float(np.mean(np.argmax(probs, 1) == y))
+    assert accuracy == pytest.approx(metrics["after"]["hybrid_lr_accuracy"], abs=0.0005)
+    fn = tf.saved_model.load(str(latest_version(SHIPPED / "hybrid"))).signatures["serving_default"]
+    served = np.concatenate([fn(image=tf.constant(lr[i:i + 1000]))["probabilities"].numpy()
+                             for i in range(0, len(lr), 1000)])
+    np.testing.assert_array_equal(np.argmax(served, 1), np.argmax(probs, 1))
