@@ -92,7 +92,8 @@ class HybridConfig:
     recognizer: str = _help("recognizer .keras", default="saved_models/cnn/recognizer.keras")
     mode: str = _help("what learns from the task loss: generator (recognizer frozen), recognizer "
                       "(on a mix of HR and SR digits, generator frozen) or both", default="generator")
-    task_weight: float = _help("weight of the recognizer's cross-entropy on SR digits", default=0.1)
+    task_weight: float = _help("weight of the recognizer's cross-entropy on SR digits (1.0 beat 0.1, measured)",
+                               default=1.0)
     l1_weight: float = _help("weight of the L1 pixel loss on SR digits", default=1.0)
     hr_weight: float = _help("weight of the cross-entropy on HR digits (recognizer modes)", default=1.0)
     learning_rate: float = _help("Adam learning rate (cosine decay)", default=1e-4)

@@ -43,7 +43,7 @@ class JointTrainer(keras.Model):
         self.hr_accuracy = keras.metrics.SparseCategoricalAccuracy(name="hr_accuracy")
         self.built = True
 
-    def compile(self, optimizer, task_weight: float = 0.1, l1_weight: float = 1.0, hr_weight: float = 1.0, **kw):
+    def compile(self, optimizer, task_weight: float = 1.0, l1_weight: float = 1.0, hr_weight: float = 1.0, **kw):
         super().compile(optimizer=optimizer, **kw)
         self.task_weight, self.l1_weight, self.hr_weight = task_weight, l1_weight, hr_weight
 
