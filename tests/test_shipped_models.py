@@ -37,17 +37,19 @@ def test_shipped_lowres_rival_matches_its_metrics(mnist_ready):
     assert float(np.mean(pred == y)) == pytest.approx(metrics["accuracy"], abs=0.0005)
 
 
-@pytest.mark.parametrize("name,key", [("generator_psnr.keras", "PSNR model"), ("generator_gan.keras", "GAN model")])
-def test_shipped_generators_match_their_psnr(mnist_ready, name, key):
+@pytest.mark.parametrize("scale,name,key", [(4, "generator_psnr.keras", "PSNR model"),
+                                            (4, "generator_gan.keras", "GAN model"),
+                                            (2, "generator_psnr.keras", "PSNR model")])
+def test_shipped_generators_match_their_psnr(mnist_ready, scale, name, key):
     from hdsr_tf.evaluation import sr_report as sr
     from hdsr_tf.models import load_model
 
-    folder = SHIPPED / "esrgan_x4"
+    folder = SHIPPED / f"esrgan_x{scale}"
     if not (folder / name).exists():
         pytest.skip(f"{name} not shipped")
     rows = {r["name"]: r for r in json.loads((folder / "sr_metrics.json").read_text())["mnist"]}
     x, _ = mnist.load_arrays("test")
-    lr, hr = sr.lr_test_images(x[:1000], 4)
+    lr, hr = sr.lr_test_images(x[:1000], scale)
     psnr, ssim = sr.quality(sr.super_resolve(load_model(folder / name), lr), hr)
     assert psnr == pytest.approx(rows[key]["psnr_first1000"], abs=0.1)
     assert ssim == pytest.approx(rows[key]["ssim_first1000"], abs=0.005)

@@ -7,9 +7,9 @@ run at a high learning rate with a one-cycle schedule; the affine augmentation
 (rotation, shift, zoom) in the input pipeline supplies the rest of the
 regularization. Measured on the 2-core CPU here: 289k parameters, about 1,400
 training images/s, 99.62% test accuracy after 15 epochs (best epoch 12 by
-val_loss) in 18 minutes of a shared machine; the keras.io convnet trains ~4x
-faster per image but tops out near 99.2%. benchmarks/RESULTS.md has the
-head-to-head (time to 99.2%), saved_models/cnn/ the shipped run.
+val_loss) in 18 minutes of a shared machine. benchmarks/RESULTS.md has the
+head-to-head against the keras.io convnet (images/s, time to 99.2%),
+saved_models/cnn/ the shipped run.
 
 Batch-norm momentum is 0.9, not Keras' 0.99: with 0.99 the moving statistics
 still lagged the fast-moving early weights after a full epoch (test accuracy
