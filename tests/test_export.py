@@ -199,12 +199,17 @@ def test_predict_script_on_a_folder_with_bad_files(exported, tmp_path):
     cv2.imwrite(str(folder / "b.jpg"), draw_digit(9, (40, 40)))
     (folder / "broken.png").write_bytes(png(draw_digit(1, (40, 40)))[:40])
     (folder / "empty.bmp").write_bytes(b"")
+    (folder / "text.png").write_text("not an image")
+    for name in ("1x1 image", "16-bit PNG", "RGBA PNG"):
+        (folder / f"{name.replace(' ', '_')}.png").write_bytes(BYTES_CASES[name][0]())
+    (folder / "anim.gif").write_bytes(_gif_animated())
     proc = run_script("predict.py", folder, "--model", base, timeout=300)
     lines = proc.stdout.strip().splitlines()
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert len(lines) == 4
+    assert len(lines) == 9
     good = [line for line in lines if "error" not in line]
-    assert len(good) == 2 and all(line.split("\t")[1].isdigit() for line in good)
+    assert len(good) == 6 and all(line.split("\t")[1].isdigit() for line in good)
+    assert any("text.png\terror:" in line for line in lines)
     assert any("broken.png\terror: not a decodable" in line for line in lines)
     assert any("empty.bmp\terror: empty file" in line for line in lines)
     assert "Traceback" not in proc.stderr

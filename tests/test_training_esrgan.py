@@ -142,3 +142,34 @@ assert worst < 1e-3, worst
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "WORST" in proc.stdout
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_rerun_finishes(tmp_path, mnist_ready, recognizer_file):
+    import signal
+    import time
+
+    from conftest import ROOT
+
+    out = tmp_path / "run"
+    args = [sys.executable, str(ROOT / "scripts" / "train_gan.py"), "--limit", "1024", "--batch-size", "16",
+            "--nf", "8", "--gc", "8", "--num-blocks", "1", "--d-filters", "8", "--psnr-epochs", "3",
+            "--gan-epochs", "1", "--recognizer", str(recognizer_file), "--out-dir", str(out)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    state = out / "psnr" / "checkpoint" / "state.json"
+    deadline = time.time() + 300
+    while not state.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)  # into the next epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(state.read_text())["epoch"]
+    assert 1 <= done < 3
+    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"after epoch {done}" in result.stdout
+    assert json.loads(state.read_text())["epoch"] == 3
+    assert (out / "psnr" / "generator.keras").exists() and (out / "gan" / "generator.keras").exists()
+    epochs = [line.split(",")[0] for line in (out / "psnr" / "log.csv").read_text().strip().splitlines()[1:]]
+    assert epochs[-1] == "2" and "0" in epochs
