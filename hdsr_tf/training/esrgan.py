@@ -25,19 +25,19 @@ def _replica_context():
     return tf.distribute.get_replica_context()
 
 
-def _global_batch(local: tf.Tensor) -> tf.Tensor:
+def global_batch(local: tf.Tensor) -> tf.Tensor:
     """Sum of the local batch sizes over replicas (handles a short last batch)."""
     n = tf.cast(tf.shape(local)[0], tf.float32)
     ctx = _replica_context()
     return ctx.all_reduce("sum", n) if ctx is not None and ctx.num_replicas_in_sync > 1 else n
 
 
-def _global_mean(x: tf.Tensor, global_batch: tf.Tensor) -> tf.Tensor:
+def _global_mean(x: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
     total = tf.reduce_sum(x)
     ctx = _replica_context()
     if ctx is not None and ctx.num_replicas_in_sync > 1:
         total = ctx.all_reduce("sum", total)
-    return total / global_batch
+    return total / n
 
 
 class ESRGAN(keras.Model):
@@ -84,7 +84,7 @@ class ESRGAN(keras.Model):
     def d_gradients(self, lr, hr):
         """(per-example loss, real logits, fake logits, gradients) of one D step."""
         sr = self.generator(lr, training=False)
-        n = _global_batch(hr)
+        n = global_batch(hr)
         with tf.GradientTape() as tape:
             real = self.discriminator(hr, training=True)
             fake = self.discriminator(sr, training=True)
@@ -95,7 +95,7 @@ class ESRGAN(keras.Model):
 
     def g_gradients(self, lr, hr):
         """(per-example total, per-example terms, SR batch, gradients) of one G step."""
-        n = _global_batch(hr)
+        n = global_batch(hr)
         with tf.GradientTape() as tape:
             sr = self.generator(lr, training=True)
             l1 = l1_per_example(sr, hr)

@@ -19,15 +19,10 @@ import keras
 import tensorflow as tf
 
 from hdsr_tf.evaluation.metrics import psnr_ssim
+from hdsr_tf.training.esrgan import global_batch
 from hdsr_tf.training.losses import l1_per_example
 
 MODES = ("generator", "recognizer", "both")
-
-
-def _global_batch(x):
-    n = tf.cast(tf.shape(x)[0], tf.float32)
-    ctx = tf.distribute.get_replica_context()
-    return ctx.all_reduce("sum", n) if ctx is not None and ctx.num_replicas_in_sync > 1 else n
 
 
 class JointTrainer(keras.Model):
@@ -65,7 +60,7 @@ class JointTrainer(keras.Model):
 
     def train_step(self, data):
         (lr, hr), y = data
-        n = _global_batch(y)
+        n = global_batch(y)
         train_g = self.mode in ("generator", "both")
         train_r = self.mode in ("recognizer", "both")
         variables = self.trainable_set()
