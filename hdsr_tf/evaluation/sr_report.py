@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.data.degrade import downsample
-from hdsr_tf.evaluation.metrics import classification_summary, psnr_ssim
+from hdsr_tf.evaluation.metrics import classification_summary, predict_labels, psnr_ssim
 from hdsr_tf.evaluation.plots import plot_sr_grid
 
 
@@ -53,8 +53,7 @@ def recognition_row(name: str, probs: np.ndarray, labels: np.ndarray, images: np
 
 
 def predict_probs(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    out = model.predict(x, batch_size=batch_size, verbose=0)
-    return out["probabilities"] if isinstance(out, dict) else out
+    return predict_labels(model, x, batch_size)[1]
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -8,7 +8,6 @@ finished run is not trained again unless asked with ``restart``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -71,15 +70,3 @@ def _jsonable(value):
         return value.item()
     except AttributeError:
         return str(value)
-
-
-def replace_dir_atomic(src: Path, dst: Path) -> None:
-    """Moves a fully written directory into place with a rename."""
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
