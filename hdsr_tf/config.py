@@ -61,12 +61,18 @@ class GANConfig:
     gc: int = _help("generator dense-block growth channels", default=16)
     num_blocks: int = _help("number of RRDB blocks", default=3)
     global_skip: bool = _help("add a bicubic upscaling of the input to the generator's output", default=True)
+    init_generator: str = _help("start the PSNR stage from this generator .keras instead of random weights "
+                                "(fine-tuning; --nf/--gc/--num-blocks/--scale are then taken from it)", default="")
     d_filters: int = _help("discriminator base filters", default=32)
     batch_size: int = _help("global batch size", default=64)
     psnr_epochs: int = _help("epochs of the PSNR (L1) stage", default=16)
     gan_epochs: int = _help("epochs of the GAN stage", default=3)
     psnr_lr: float = _help("Adam learning rate of the PSNR stage (ESRGAN: 2e-4; see benchmarks)", default=1e-3)
     gan_lr: float = _help("Adam learning rate of the GAN stage (both nets)", default=1e-4)
+    pixel_loss: str = _help("PSNR stage pixel loss: l1 (ESRGAN) or psnr (log10 of each image's MSE)",
+                            default="l1")
+    ssim_weight: float = _help("PSNR stage: add this weight times (1 - SSIM) to the pixel loss (0 = none)",
+                               default=0.0)
     lr_decay_epochs: int = _help("halve the learning rate every this many epochs (0 = never)",
                                  default=6)
     perceptual: str = _help("feature network: recognizer or vgg19", default="recognizer")
@@ -80,6 +86,8 @@ class GANConfig:
     blur_sigma: float = _help("max Gaussian blur sigma before downsampling (0 = none)", default=0.0)
     noise_sigma: float = _help("max Gaussian noise sigma after downsampling (0 = none)",
                                default=0.0)
+    shift_augment: int = _help("shift each training HR digit by up to this many whole pixels, fresh every "
+                               "epoch, before degrading it (0 = fixed pairs)", default=0)
     limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
     out_dir: str = _help("run directory", default="runs/esrgan_x4")
     strategy: str = _help("default, mirrored or multiworker (reads TF_CONFIG)", default="default")
@@ -96,9 +104,14 @@ class HybridConfig:
                                default=1.0)
     l1_weight: float = _help("weight of the L1 pixel loss on SR digits", default=1.0)
     hr_weight: float = _help("weight of the cross-entropy on HR digits (recognizer modes)", default=1.0)
+    distill_weight: float = _help("weight of distillation from a frozen copy of --recognizer reading the HR "
+                                  "digit (0 = none)", default=0.0)
+    temperature: float = _help("distillation temperature", default=4.0)
     learning_rate: float = _help("Adam learning rate (cosine decay)", default=1e-4)
     batch_size: int = _help("global batch size", default=64)
     epochs: int = _help("epochs", default=2)
+    shift_augment: int = _help("shift each training HR digit by up to this many whole pixels, fresh every "
+                               "epoch, before degrading it (0 = fixed pairs)", default=0)
     seed: int = _help("seed for the split, degradation and shuffles", default=0)
     limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
     out_dir: str = _help("run directory", default="runs/hybrid")

@@ -59,3 +59,39 @@ def test_prefetch_to_device_forced_on_cpu_keeps_batches():
         np.testing.assert_array_equal(b.numpy(), d.numpy())
     if not tf.config.list_logical_devices("GPU"):
         assert prefetch_to_device(plain) is plain  # nothing to stage to
+
+
+def test_random_shift_moves_whole_pixels_exactly():
+    from hdsr_tf.data.pipelines import random_shift
+
+    x = np.zeros((6, 28, 28, 1), np.float32)
+    x[:, 8:20, 8:20] = np.random.default_rng(2).random((6, 12, 12, 1))
+    out = random_shift(tf.constant(x), tf.constant([3, 4], tf.int64), 3).numpy()
+    moved = 0
+    for original, shifted in zip(x, out):
+        offsets = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)
+                   if np.array_equal(np.roll(original, (dy, dx), (0, 1)), shifted)]
+        assert len(offsets) == 1  # an exact copy, no interpolation blur
+        moved += offsets[0] != (0, 0)
+    assert moved > 0
+
+
+def test_shifted_sr_pairs_are_consistent_and_fresh_each_epoch():
+    from hdsr_tf.data.degrade import Degradation, downsample
+    from hdsr_tf.data.pipelines import sr_pair_dataset
+
+    x, y = _data(32)
+    x[:, :4], x[:, -4:], x[:, :, :4], x[:, :, -4:] = 0, 0, 0, 0  # digits keep a border, as in MNIST
+    ds = sr_pair_dataset(x, 16, training=True, degradation=Degradation(4), labels=y, shift=3)
+    first, second = [[b for b in ds] for _ in range(2)]
+    (lr, hr), labels = first[0]
+    assert lr.shape == (16, 7, 7, 1) and hr.shape == (16, 28, 28, 1)
+    np.testing.assert_allclose(lr.numpy(), downsample(hr, 4).numpy(), atol=1e-6)  # LR made from the moved HR
+    assert all(np.sum(hr_i) > 0 for hr_i in hr.numpy())
+    # Every moved digit still carries its own label: shifts never cross examples.
+    for image, label in zip(hr.numpy(), labels.numpy()):
+        matches = [i for i in range(32) if any(
+            np.array_equal(np.roll(x[i] / 255.0, (dy, dx), (0, 1)).astype(np.float32), image)
+            for dy in range(-3, 4) for dx in range(-3, 4))]
+        assert matches and y[matches[0]] == label
+    assert not np.array_equal(first[0][0][1].numpy(), second[0][0][1].numpy())

@@ -13,8 +13,9 @@ def test_evaluate_report_has_every_row(tiny_shipped, tmp_path, mnist_ready):
     report = json.loads((out / "report.json").read_text())["results"]
     assert [r["scale"] for r in report] == [4]  # no 2x models: skipped
     names = [row["name"][:3] for row in report[0]["rows"]]
-    assert names == ["(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(g)"]
+    assert names == ["(a)", "(b)", "(c)", "(d)", "(e)", "(e'", "(f)", "(g)"]
     rows = {row["name"][:3]: row for row in report[0]["rows"]}
+    assert rows["(e'"]["accuracy"] == rows["(a)"]["accuracy"]  # this tiny hybrid nests the shipped recognizer
     assert rows["(f)"]["identical_predictions_to_e"] is True
     assert rows["(f)"]["accuracy"] == rows["(e)"]["accuracy"]
     assert rows["(b)"]["psnr"] > 5 and rows["(a)"]["psnr"] is None

@@ -8,6 +8,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from hdsr_tf.config import GANConfig
 from hdsr_tf.data.degrade import Degradation
@@ -90,6 +91,36 @@ def test_both_stages_and_resume(tmp_path, mnist_ready, recognizer_file):
     assert json.loads(state.read_text())["epoch"] == 3
     epochs = [line.split(",")[0] for line in (run / "gan" / "log.csv").read_text().strip().splitlines()[1:]]
     assert epochs == ["0", "1", "2"]
+
+
+def test_ssim_weight_changes_the_psnr_stage_gradients():
+    lr, hr = next(iter(_pairs()))
+    m = _model(adversarial=False)
+    plain = m.g_gradients(lr, hr)
+    m.ssim_weight = 0.5
+    weighted = m.g_gradients(lr, hr)
+    assert np.all(weighted[0].numpy() > plain[0].numpy())  # the (1 - SSIM) term is added per example
+    assert any(not np.allclose(a, b) for a, b in zip(plain[3], weighted[3]))
+    m.compile(g_optimizer=keras.optimizers.Adam(1e-3), pixel_loss="psnr")
+    np.testing.assert_allclose(m.g_gradients(lr, hr)[0].numpy(),
+                               -tf.image.psnr(m.generator(lr), hr, max_val=1.0).numpy() / 10, rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="pixel_loss"):
+        m.compile(g_optimizer=keras.optimizers.Adam(1e-3), pixel_loss="l2")
+
+
+def test_psnr_stage_can_start_from_a_generator(tmp_path, mnist_ready, recognizer_file):
+    first = train_sr(_tiny_config(tmp_path, recognizer_file, stage="psnr"))["psnr"]
+    start = keras.saving.load_model(first, safe_mode=True)
+    second = train_sr(_tiny_config(tmp_path, recognizer_file, stage="psnr", init_generator=str(first),
+                                   shift_augment=2, ssim_weight=0.5, out_dir=str(tmp_path / "again")))["psnr"]
+    tuned = keras.saving.load_model(second, safe_mode=True)
+    assert tuned.count_params() == start.count_params()
+    assert any(not np.allclose(a, b) for a, b in zip(start.get_weights(), tuned.get_weights()))
+    with pytest.raises(ValueError, match="2x"):
+        x2 = build_generator(2, nf=8, gc=8, num_blocks=1)
+        x2.save(tmp_path / "x2.keras")
+        train_sr(_tiny_config(tmp_path, recognizer_file, stage="psnr", init_generator=str(tmp_path / "x2.keras"),
+                              out_dir=str(tmp_path / "wrong")))
 
 
 def test_gan_stage_alone_needs_the_psnr_generator(tmp_path, mnist_ready, recognizer_file):

@@ -63,3 +63,26 @@ def test_job_writes_models_and_before_after(tmp_path, mnist_ready):
     assert metrics["after"]["recognizer_hr_accuracy"] == metrics["before"]["recognizer_hr_accuracy"]
     hybrid = keras.saving.load_model(run / "hybrid.keras", safe_mode=True)
     assert set(hybrid.output_names) == {"probabilities", "digit", "confidence", "sr_image"}
+
+
+def test_distillation_is_zero_for_the_teacher_itself_and_positive_otherwise():
+    from hdsr_tf.training.joint import distillation_per_example
+
+    teacher = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]], np.float32)
+    np.testing.assert_allclose(distillation_per_example(teacher, teacher, 4.0).numpy(), 0.0, atol=1e-6)
+    other = np.array([[0.05, 0.9, 0.05], [0.2, 0.7, 0.1]], np.float32)
+    kd = distillation_per_example(teacher, other, 4.0).numpy()
+    assert kd[0] > 0.1 and abs(kd[1]) < 1e-6
+
+
+def test_distillation_needs_a_teacher_and_keeps_it_frozen():
+    g, r = build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer()
+    with pytest.raises(ValueError, match="teacher"):
+        JointTrainer(g, r, "both").compile(keras.optimizers.Adam(1e-3), distill_weight=1.0)
+    teacher = build_recognizer()
+    teacher_weights = [w.copy() for w in teacher.get_weights()]
+    trainer = JointTrainer(g, r, "both", teacher=teacher)
+    trainer.compile(keras.optimizers.Adam(1e-3), distill_weight=1.0)
+    logs = trainer.fit(_data(), epochs=1, verbose=0).history
+    assert np.isfinite(logs["loss"][0])
+    assert not _changed(teacher_weights, teacher)  # the teacher stays frozen

@@ -9,9 +9,11 @@ from hdsr_tf.training.losses import (
     PerceptualLoss,
     build_perceptual_loss,
     l1_per_example,
+    psnr_loss_per_example,
     ragan_d_loss,
     ragan_g_loss,
     recognizer_features,
+    ssim_loss_per_example,
 )
 
 
@@ -74,3 +76,21 @@ def test_vgg19_with_user_supplied_weights(tmp_path):
     assert np.all(loss(x, y).numpy() > 0)
     linear = loss.features.get_layer("block5_conv4_linear")
     np.testing.assert_array_equal(linear.get_weights()[0], vgg.get_layer("block5_conv4").get_weights()[0])
+
+
+def test_ssim_loss_zero_for_identical_and_grows_with_damage():
+    hr = tf.constant(np.random.default_rng(3).random((2, 28, 28, 1)), tf.float32)
+    same = ssim_loss_per_example(hr, hr).numpy()
+    np.testing.assert_allclose(same, 0.0, atol=1e-5)
+    slight = ssim_loss_per_example(hr + 0.05, hr).numpy()
+    heavy = ssim_loss_per_example(tf.zeros_like(hr), hr).numpy()
+    assert np.all(slight > 0) and np.all(heavy > slight)
+
+
+def test_psnr_loss_is_minus_a_tenth_of_tf_image_psnr():
+    rng = np.random.default_rng(4)
+    hr = tf.constant(rng.random((3, 28, 28, 1)), tf.float32)
+    sr = tf.clip_by_value(hr + tf.constant(rng.normal(0, [[[[0.01]]], [[[0.05]]], [[[0.2]]]], (3, 28, 28, 1)),
+                                           tf.float32), 0.0, 1.0)
+    np.testing.assert_allclose(psnr_loss_per_example(sr, hr).numpy(),
+                               -tf.image.psnr(sr, hr, max_val=1.0).numpy() / 10, rtol=1e-4)

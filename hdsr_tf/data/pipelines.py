@@ -106,14 +106,49 @@ def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: i
     return ds.prefetch(AUTOTUNE).with_options(_options())
 
 
+def random_shift(images: tf.Tensor, key: tf.Tensor, max_shift: int) -> tf.Tensor:
+    """Per-image random shift of a [B,H,W,1] batch by whole pixels in [-max_shift, max_shift], zero fill.
+
+    Whole-pixel moves copy pixels exactly, so the HR digits keep MNIST's sharp
+    strokes; only where the 4x4 (or 2x2) area cells fall on them changes. Any
+    interpolating transform (rotation, zoom) would soften the HR targets and
+    teach the generator to draw softer digits (measured: see benchmarks/NOTES.md).
+    """
+    batch = tf.shape(images)[0]
+    shifts = tf.random.stateless_uniform([batch, 2], key, -max_shift, max_shift + 1, dtype=tf.int32)
+    shifts = tf.cast(shifts, tf.float32)
+    ones, zeros = tf.ones([batch]), tf.zeros([batch])
+    transforms = tf.stack([ones, zeros, -shifts[:, 1], zeros, ones, -shifts[:, 0], zeros, zeros], axis=1)
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
+        fill_value=0.0, interpolation="NEAREST", fill_mode="CONSTANT")
+    out.set_shape(images.shape)
+    return out
+
+
+def _degrade_batch(hr: tf.Tensor, index: tf.Tensor, degradation: Degradation, seed: int) -> tf.Tensor:
+    """LR versions of a [B,H,W,1] batch; each example's random draws keyed by its index."""
+    if degradation.blur_sigma[1] == 0 and degradation.noise_sigma[1] == 0:
+        return downsample(hr, degradation.scale, degradation.method)  # no draws: one batched op
+    return tf.map_fn(lambda args: degrade(args[0], args[1], degradation, seed), (hr, index),
+                     fn_output_signature=tf.TensorSpec(
+                         [hr.shape[1] // degradation.scale, hr.shape[2] // degradation.scale, 1], tf.float32))
+
+
 def sr_pair_dataset(images: np.ndarray, batch_size: int, *, training: bool,
                     degradation: Degradation = Degradation(), seed: int = 0,
-                    labels: np.ndarray | None = None, drop_remainder: bool = False) -> tf.data.Dataset:
+                    labels: np.ndarray | None = None, drop_remainder: bool = False,
+                    shift: int = 0) -> tf.data.Dataset:
     """Batches of (LR, HR) float32 pairs; with ``labels``, of ((LR, HR), label).
 
-    The LR image of example i depends only on (seed, i), so pairs are cached
-    after the first pass and every run sees the same ones.
+    Without ``shift`` the LR image of example i depends only on (seed, i), so
+    pairs are cached after the first pass and every run sees the same ones.
+    With ``shift`` (training only) each epoch moves the HR digits by fresh
+    random whole-pixel shifts before degrading them, so the generator sees new
+    LR sampling phases of each digit instead of memorising fixed pairs.
     """
+    if training and shift > 0:
+        return _shifted_pairs(images, batch_size, degradation, seed, labels, drop_remainder, shift)
     ds = tf.data.Dataset.from_tensor_slices(images).enumerate()
 
     def pair(i, x):
@@ -127,4 +162,26 @@ def sr_pair_dataset(images: np.ndarray, batch_size: int, *, training: bool,
     if training:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE).with_options(_options())
+
+
+def _shifted_pairs(images, batch_size, degradation, seed, labels, drop_remainder, shift):
+    if labels is None:
+        labels = np.zeros(len(images), np.int64)  # carried along, dropped at the end
+        keep_labels = False
+    else:
+        keep_labels = True
+    ds = tf.data.Dataset.from_tensor_slices((images, labels)).enumerate()
+    ds = ds.map(lambda i, xy: (i, to_float(xy[0]), xy[1]), num_parallel_calls=AUTOTUNE).cache()
+    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+    def pairs(batch, r):
+        index, hr, y = batch
+        hr = random_shift(hr, tf.stack([tf.cast(seed, tf.int64), r]), shift)
+        lr = _degrade_batch(hr, index, degradation, seed)
+        return ((lr, hr), y) if keep_labels else (lr, hr)
+
+    ds = tf.data.Dataset.zip(ds, draws).map(pairs, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE).with_options(_options())

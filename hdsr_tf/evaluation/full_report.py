@@ -5,7 +5,8 @@ test split when given):
 
 (a) recognizer on HR digits (the upper bound); (b) bicubic + recognizer;
 (c) PSNR-stage SR + recognizer; (d) GAN-stage SR + recognizer; (e) the jointly
-fine-tuned hybrid; (f) the exported SavedModel through ``serving_default``,
+fine-tuned hybrid, and (e') its recognizer on HR digits (joint fine-tuning may
+have changed it); (f) the exported SavedModel through ``serving_default``,
 which must equal (e); (g) a CNN trained directly on the LR digits.
 """
 
@@ -75,6 +76,8 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
         figure_cols["hybrid SR"] = out["sr_image"]
         rows.append(sr.recognition_row("(e) jointly fine-tuned hybrid", out["probabilities"], labels,
                                        out["sr_image"], hr))
+        rows.append(sr.recognition_row("(e') its recognizer on HR digits (goal: within 0.1 pt of (a))",
+                                       sr.predict_probs(hybrid.get_layer("recognizer"), hr), labels))
         if models.savedmodel_base is not None and models.savedmodel_base.is_dir():
             version = latest_version(models.savedmodel_base)
             fn = tf.saved_model.load(str(version)).signatures["serving_default"]

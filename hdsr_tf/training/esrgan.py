@@ -18,7 +18,14 @@ import keras
 import tensorflow as tf
 
 from hdsr_tf.evaluation.metrics import psnr_ssim
-from hdsr_tf.training.losses import PerceptualLoss, l1_per_example, ragan_d_loss, ragan_g_loss
+from hdsr_tf.training.losses import (
+    PIXEL_LOSSES,
+    PerceptualLoss,
+    l1_per_example,
+    ragan_d_loss,
+    ragan_g_loss,
+    ssim_loss_per_example,
+)
 
 
 def _replica_context():
@@ -56,7 +63,9 @@ class ESRGAN(keras.Model):
         self.built = True  # G and D are built functional models; nothing is created lazily
 
     def compile(self, g_optimizer, d_optimizer=None, perceptual_loss: PerceptualLoss | None = None,
-                perceptual_weight: float = 1.0, gan_weight: float = 5e-3, l1_weight: float = 1e-2, **kwargs):
+                perceptual_weight: float = 1.0, gan_weight: float = 5e-3, l1_weight: float = 1e-2,
+                pixel_loss: str = "l1", ssim_weight: float = 0.0, **kwargs):
+        """PSNR stage loss: ``pixel_loss`` (ESRGAN: l1; or psnr) + ``ssim_weight * (1 - SSIM)``."""
         super().compile(**kwargs)
         if self.adversarial and (d_optimizer is None or perceptual_loss is None):
             raise ValueError("the GAN stage needs d_optimizer and perceptual_loss")
@@ -66,6 +75,10 @@ class ESRGAN(keras.Model):
         self.perceptual_weight = perceptual_weight
         self.gan_weight = gan_weight
         self.l1_weight = l1_weight
+        if pixel_loss not in PIXEL_LOSSES:
+            raise ValueError(f"pixel_loss must be one of {sorted(PIXEL_LOSSES)}, not {pixel_loss!r}")
+        self.pixel_loss = PIXEL_LOSSES[pixel_loss]
+        self.ssim_weight = ssim_weight
 
     @property
     def metrics(self):
@@ -108,7 +121,9 @@ class ESRGAN(keras.Model):
                 total = (self.perceptual_weight * terms["perceptual"] + self.gan_weight * terms["gan"]
                          + self.l1_weight * l1)
             else:
-                total = l1
+                total = l1 if self.pixel_loss is l1_per_example else self.pixel_loss(sr, hr)
+                if self.ssim_weight:
+                    total += self.ssim_weight * ssim_loss_per_example(sr, hr)
             loss = tf.reduce_sum(total) / n
         grads = tape.gradient(loss, self.generator.trainable_variables)
         return total, terms, sr, grads

@@ -53,16 +53,19 @@ def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
     with strategy.scope():
         generator, recognizer = load_model(config.generator), load_model(config.recognizer)
         scale = generator_scale(generator)
-        trainer = JointTrainer(generator, recognizer, config.mode)
+        teacher = load_model(config.recognizer) if config.distill_weight else None
+        trainer = JointTrainer(generator, recognizer, config.mode, teacher=teacher)
         steps = len(digits.train[1]) // config.batch_size
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, max(1, steps * config.epochs))
         trainer.compile(keras.optimizers.Adam(schedule), task_weight=config.task_weight,
-                        l1_weight=config.l1_weight, hr_weight=config.hr_weight)
+                        l1_weight=config.l1_weight, hr_weight=config.hr_weight,
+                        distill_weight=config.distill_weight, temperature=config.temperature)
     before = measure(generator, recognizer, digits.test, scale)
     print(f"before: {before}")
     deg = Degradation(scale)
     train = sr_pair_dataset(digits.train[0], config.batch_size, training=True, degradation=deg, seed=config.seed,
-                            labels=digits.train[1], drop_remainder=True)
+                            labels=digits.train[1], drop_remainder=True,
+                            shift=config.shift_augment)
     val = sr_pair_dataset(digits.val[0], 500, training=False, degradation=deg, seed=config.seed + 1,
                           labels=digits.val[1])
     guard = NaNGuard()

@@ -10,6 +10,11 @@ The task loss is the recognizer's cross-entropy on the super-resolved digit.
   SR digits, so it learns the SR artefacts without forgetting clean digits.
 - ``both``: both at once.
 
+With a ``teacher`` (a frozen copy of the recognizer, reading the HR digit) and
+``distill_weight`` > 0, the SR prediction also learns the teacher's softened
+probabilities (Hinton et al.'s knowledge distillation): the teacher says which
+wrong digits a blurry 7x7 input resembles, which hard labels cannot.
+
 Losses are per example over the global batch, as in :mod:`hdsr_tf.training.esrgan`.
 """
 
@@ -25,22 +30,42 @@ from hdsr_tf.training.losses import l1_per_example
 MODES = ("generator", "recognizer", "both")
 
 
+def distillation_per_example(teacher_probs: tf.Tensor, student_probs: tf.Tensor, temperature: float) -> tf.Tensor:
+    """T^2 * KL(teacher || student) between probabilities softened by temperature T.
+
+    The recognizer outputs probabilities, not logits; log-probabilities differ
+    from the logits by a per-example constant, which softmax ignores.
+    """
+    eps = keras.backend.epsilon()
+    log_t = tf.nn.log_softmax(tf.math.log(teacher_probs + eps) / temperature)
+    log_s = tf.nn.log_softmax(tf.math.log(student_probs + eps) / temperature)
+    return temperature ** 2 * tf.reduce_sum(tf.exp(log_t) * (log_t - log_s), axis=-1)
+
+
 class JointTrainer(keras.Model):
-    def __init__(self, generator: keras.Model, recognizer: keras.Model, mode: str = "generator", **kwargs):
+    def __init__(self, generator: keras.Model, recognizer: keras.Model, mode: str = "generator",
+                 teacher: keras.Model | None = None, **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.generator = generator
         self.recognizer = recognizer
         self.mode = mode
+        self.teacher = teacher
+        if teacher is not None:
+            teacher.trainable = False
         self.trackers = {n: keras.metrics.Mean(name=n) for n in ("loss", "l1", "task", "psnr")}
         self.sr_accuracy = keras.metrics.SparseCategoricalAccuracy(name="sr_accuracy")
         self.hr_accuracy = keras.metrics.SparseCategoricalAccuracy(name="hr_accuracy")
         self.built = True
 
-    def compile(self, optimizer, task_weight: float = 1.0, l1_weight: float = 1.0, hr_weight: float = 1.0, **kw):
+    def compile(self, optimizer, task_weight: float = 1.0, l1_weight: float = 1.0, hr_weight: float = 1.0,
+                distill_weight: float = 0.0, temperature: float = 4.0, **kw):
         super().compile(optimizer=optimizer, **kw)
         self.task_weight, self.l1_weight, self.hr_weight = task_weight, l1_weight, hr_weight
+        if distill_weight and self.teacher is None:
+            raise ValueError("distill_weight > 0 needs a teacher")
+        self.distill_weight, self.temperature = distill_weight, temperature
 
     @property
     def metrics(self):
@@ -73,6 +98,9 @@ class JointTrainer(keras.Model):
             task = keras.losses.sparse_categorical_crossentropy(y, probs_sr)
             l1 = l1_per_example(sr, hr)
             per_example = self.task_weight * task + (self.l1_weight * l1 if train_g else 0.0)
+            if self.distill_weight:
+                per_example += self.distill_weight * distillation_per_example(
+                    self.teacher(hr, training=False), probs_sr, self.temperature)
             if train_r:
                 probs_hr = self.recognizer(hr, training=True)
                 per_example += self.hr_weight * keras.losses.sparse_categorical_crossentropy(y, probs_hr)

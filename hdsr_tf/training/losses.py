@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from hdsr_tf.evaluation.metrics import psnr_ssim
 from hdsr_tf.models.cnn import FEATURE_LAYERS
 
 
@@ -47,6 +48,28 @@ def ragan_g_loss(real: tf.Tensor, fake: tf.Tensor, real_mean=None, fake_mean=Non
 # ------------------------------------------------------------------ pixel
 def l1_per_example(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)), axis=[1, 2, 3])
+
+
+def psnr_loss_per_example(sr: tf.Tensor, hr: tf.Tensor) -> tf.Tensor:
+    """-PSNR / 10 dB = log10(MSE): the per-image PSNR that evaluation averages, as a loss.
+
+    Its gradient weighs each image by 1 / MSE, so already-good digits are not
+    neglected the way a plain mean-squared error neglects them (HINet trains on this loss).
+    """
+    mse = tf.reduce_mean(tf.square(tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)), axis=[1, 2, 3])
+    return tf.math.log(mse + 1e-10) / tf.math.log(10.0)
+
+
+PIXEL_LOSSES = {"l1": l1_per_example, "psnr": psnr_loss_per_example}
+
+
+def ssim_loss_per_example(sr: tf.Tensor, hr: tf.Tensor) -> tf.Tensor:
+    """1 - SSIM, the same SSIM the evaluation reports (:func:`hdsr_tf.evaluation.metrics.psnr_ssim`).
+
+    L1 alone weighs every pixel alike; on digits most pixels are empty background,
+    so stroke structure (what SSIM measures) gets little of the gradient.
+    """
+    return 1.0 - psnr_ssim(sr, hr)[1]
 
 
 # ------------------------------------------------------------------ perceptual

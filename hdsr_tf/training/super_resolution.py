@@ -26,12 +26,13 @@ from hdsr_tf.data.splits import load_digits
 from hdsr_tf.errors import TrainingStopped
 from hdsr_tf.models import load_model
 from hdsr_tf.models.discriminator import build_discriminator
+from hdsr_tf.models.hybrid import generator_scale
 from hdsr_tf.models.rrdb import build_generator
 from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, SampleGrid, save_model_atomic
 from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
 from hdsr_tf.training.esrgan import ESRGAN
-from hdsr_tf.training.losses import build_perceptual_loss
+from hdsr_tf.training.losses import PIXEL_LOSSES, build_perceptual_loss
 
 VAL_DIGITS = 1000  # validation PSNR/SSIM each epoch on this many digits: cheap and stable
 
@@ -42,6 +43,13 @@ def validate(config: GANConfig) -> None:
     if config.scale not in (2, 4):
         raise ValueError(f"--scale must be 2 or 4, not {config.scale}")
     degradation(config)  # raises on a bad --degradation or ranges
+    if config.pixel_loss not in PIXEL_LOSSES:
+        raise ValueError(f"--pixel-loss must be one of {sorted(PIXEL_LOSSES)}, not {config.pixel_loss!r}")
+    if config.init_generator:
+        if not Path(config.init_generator).is_file():
+            raise FileNotFoundError(f"--init-generator {config.init_generator} not found")
+        if config.stage == "gan":
+            raise ValueError("--init-generator seeds the PSNR stage; the GAN stage starts from psnr/generator.keras")
     if config.dataset in ("dida", "combined"):
         from hdsr_tf.data.dida import list_files
 
@@ -89,11 +97,16 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
                           perceptual_loss=perceptual, perceptual_weight=config.perceptual_weight,
                           gan_weight=config.gan_weight, l1_weight=config.l1_weight)
         else:
-            generator = build_generator(config.scale, config.nf, config.gc, config.num_blocks, config.global_skip)
+            generator = (load_model(config.init_generator) if config.init_generator else
+                         build_generator(config.scale, config.nf, config.gc, config.num_blocks, config.global_skip))
+            if generator_scale(generator) != config.scale:
+                raise ValueError(f"--init-generator {config.init_generator} is a {generator_scale(generator)}x "
+                                 f"generator, but --scale is {config.scale}")
             model = ESRGAN(generator, adversarial=False)
             model.compile(g_optimizer=keras.optimizers.Adam(step_decay(config.psnr_lr, steps,
                                                                        config.lr_decay_epochs),
-                                                            beta_1=0.9, beta_2=0.99))
+                                                            beta_1=0.9, beta_2=0.99),
+                          pixel_loss=config.pixel_loss, ssim_weight=config.ssim_weight)
     out.mkdir(parents=True, exist_ok=True)
     guard = NaNGuard()
     checkpoint = ResumeCheckpoint(out / "checkpoint", guard)
@@ -126,7 +139,8 @@ def train_sr(config: GANConfig, strategy=None) -> dict[str, Path]:
     digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
     deg = degradation(config)
     train = sr_pair_dataset(digits.train[0], config.batch_size, training=True, degradation=deg,
-                            seed=config.seed, drop_remainder=True)
+                            seed=config.seed, drop_remainder=True,
+                            shift=config.shift_augment)
     val_images = digits.val[0][:VAL_DIGITS]
     val = sr_pair_dataset(val_images, 256, training=False, degradation=deg, seed=config.seed + 1)
     lr_s, hr_s = next(iter(sr_pair_dataset(val_images[:8], 8, training=False, degradation=deg,
