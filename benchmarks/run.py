@@ -204,6 +204,7 @@ def bench_pipeline() -> dict:
 
     cls = rate(classification_dataset(*d.train, 128, training=True, augment=Augmentation()))
     srp = rate(sr_pair_dataset(d.train[0], 64, training=True))
+    shifted = rate(sr_pair_dataset(d.train[0], 64, training=True, shift=3))  # re-degraded every epoch
     model = build_recognizer()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = np.random.default_rng(0).random((128, 28, 28, 1)).astype("float32")
@@ -216,6 +217,7 @@ def bench_pipeline() -> dict:
     keras.backend.clear_session()
     return {"classification_pipeline_images_per_s": {"first_epoch": cls[0], "cached_epoch": cls[1]},
             "sr_pair_pipeline_images_per_s": {"first_epoch": srp[0], "cached_epoch": srp[1]},
+            "sr_pair_shift_augmented_images_per_s": {"first_epoch": shifted[0], "later_epoch": shifted[1]},
             "recognizer_training_consumes_images_per_s": round(consume),
             "ratio_pipeline_over_consumption": round(cls[1] / consume, 2)}
 

@@ -14,7 +14,7 @@ from conftest import ROOT, run_script
 
 from hdsr_tf.config import CNNConfig
 from hdsr_tf.errors import CorruptCheckpointError, RunDirError
-from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint
+from hdsr_tf.training.callbacks import NaNGuard, ResumableEarlyStopping, ResumeCheckpoint
 from hdsr_tf.training.classifier import train_recognizer
 
 
@@ -49,6 +49,39 @@ def test_early_stopping_stops(tmp_path, mnist_ready):
     metrics = train_recognizer(config, verbose=0)
     assert metrics["epochs_this_session"] == 2
     assert len((tmp_path / "run" / "log.csv").read_text().strip().splitlines()) == 3
+
+
+def _stalled_model():
+    """A model whose loss cannot improve (learning rate 0), so patience runs out on schedule."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    rng = np.random.default_rng(0)
+    return model, rng.random((32, 3)).astype("float32"), rng.random((32, 1)).astype("float32")
+
+
+def test_early_stopping_state_survives_a_restart(tmp_path, capsys):
+    model, x, y = _stalled_model()
+    first = ResumableEarlyStopping(tmp_path, monitor="loss", patience=4, restore_best_weights=True)
+    model.fit(x, y, epochs=3, callbacks=[first], verbose=0)
+    assert first.wait == 2 and not model.stop_training  # epochs 2 and 3 did not improve on epoch 1
+    state = json.loads((tmp_path / "early_stopping.json").read_text())
+    assert state["epoch"] == 3 and state["wait"] == 2 and state["best"] == pytest.approx(first.best)
+
+    # A rerun resuming after epoch 3 continues the count: 2 more stalled epochs exhaust patience 4.
+    second = ResumableEarlyStopping(tmp_path, monitor="loss", patience=4, restore_best_weights=True)
+    second.resume_from(3)
+    history = model.fit(x, y, epochs=10, initial_epoch=3, callbacks=[second], verbose=0)
+    assert len(history.history["loss"]) == 2 and second.best_epoch == 0
+    for a, b in zip(second.best_weights, first.best_weights):
+        np.testing.assert_array_equal(a, b)
+
+    # State from another epoch than the checkpoint's is not trusted.
+    third = ResumableEarlyStopping(tmp_path, monitor="loss", patience=4)
+    third.resume_from(2)
+    third.set_model(model)
+    third.on_train_begin()
+    assert third.wait == 0 and third.best is None
+    assert "patience starts afresh" in capsys.readouterr().out
 
 
 def test_finished_run_is_not_retrained_and_other_config_is_refused(tmp_path, mnist_ready):

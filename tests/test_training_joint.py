@@ -51,8 +51,8 @@ def test_job_writes_models_and_before_after(tmp_path, mnist_ready):
     g_path, r_path = tmp_path / "g.keras", tmp_path / "r.keras"
     build_generator(4, nf=8, gc=8, num_blocks=1).save(g_path)
     build_recognizer().save(r_path)
-    config = HybridConfig(generator=str(g_path), recognizer=str(r_path), limit=128, batch_size=32, epochs=1,
-                          out_dir=str(tmp_path / "run"))
+    config = HybridConfig(generator=str(g_path), recognizer=str(r_path), mode="generator", limit=128, batch_size=32,
+                          epochs=1, out_dir=str(tmp_path / "run"))
     metrics = train_hybrid(config, verbose=0)
     run = tmp_path / "run"
     for name in ("generator.keras", "recognizer.keras", "hybrid.keras", "metrics.json", "log.csv"):

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from hdsr_tf.errors import CorruptCheckpointError
 
@@ -144,6 +145,63 @@ class ResumeCheckpoint(keras.callbacks.Callback):
         for old in self.directory.glob("*.weights.h5"):
             if old.name != name:
                 old.unlink(missing_ok=True)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping whose patience count, best value and best weights survive a killed run.
+
+    Keras keeps them in memory only, so a resumed run would restart its
+    patience and forget the best epoch's weights. After every epoch the state
+    goes to ``directory`` stamped with the epoch number; a rerun reloads it only
+    when it matches the checkpoint being resumed (``resume_from``), and says so
+    when it does not.
+    """
+
+    def __init__(self, directory: str | Path, **kwargs):
+        super().__init__(**kwargs)
+        self.directory = Path(directory)
+        self.state_path = self.directory / "early_stopping.json"
+        self.weights_path = self.directory / "early_stopping_best.npz"
+        self.resume_epoch = 0
+
+    def resume_from(self, epoch: int) -> None:
+        self.resume_epoch = epoch
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if not self.resume_epoch or not self.state_path.exists():
+            return
+        try:
+            state = json.loads(self.state_path.read_text())
+        except json.JSONDecodeError:
+            state = {}
+        if state.get("epoch") != self.resume_epoch:
+            print(f"[resume] early-stopping state is from epoch {state.get('epoch')}, the checkpoint from "
+                  f"epoch {self.resume_epoch}: patience starts afresh", flush=True)
+            return
+        if self.restore_best_weights and state.get("weights_md5"):
+            if _md5(self.weights_path) != state["weights_md5"]:
+                raise CorruptCheckpointError(f"{self.weights_path} does not match its recorded md5; "
+                                             "delete the checkpoint folder or pass --restart")
+            with np.load(self.weights_path, allow_pickle=False) as saved:
+                self.best_weights = [saved[f"w{i}"] for i in range(len(saved.files))]
+        self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+        print(f"[resume] early stopping: best {self.monitor} {self.best:.5g} at epoch {self.best_epoch + 1}, "
+              f"{self.wait} epoch(s) without improvement", flush=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.best is None:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        state = {"epoch": epoch + 1, "wait": self.wait, "best": float(self.best), "best_epoch": self.best_epoch}
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.best_epoch == epoch or not self.weights_path.exists():
+                tmp = self.directory / "tmp-early_stopping_best.npz"
+                np.savez(tmp, **{f"w{i}": w for i, w in enumerate(self.best_weights)})
+                os.replace(tmp, self.weights_path)
+            state["weights_md5"] = _md5(self.weights_path)
+        atomic_write_text(self.state_path, json.dumps(state))
 
 
 class SampleGrid(keras.callbacks.Callback):

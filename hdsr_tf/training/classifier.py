@@ -20,7 +20,7 @@ from hdsr_tf.data.splits import load_digits
 from hdsr_tf.errors import TrainingStopped
 from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
 from hdsr_tf.training import run_dir
-from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, save_model_atomic
+from hdsr_tf.training.callbacks import NaNGuard, ResumableEarlyStopping, ResumeCheckpoint, save_model_atomic
 from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
 
 MODEL_FILE = "recognizer.keras"
@@ -98,9 +98,11 @@ def train_recognizer(config: CNNConfig, strategy=None, verbose: int = 1) -> dict
         keras.callbacks.TensorBoard(str(run / "tensorboard"), write_graph=False),
     ]
     if config.early_stopping_patience > 0:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=config.early_stopping_monitor, patience=config.early_stopping_patience,
-            restore_best_weights=config.restore_best_weights, verbose=1))
+        stopping = ResumableEarlyStopping(
+            run / "checkpoint", monitor=config.early_stopping_monitor, patience=config.early_stopping_patience,
+            restore_best_weights=config.restore_best_weights, verbose=1)
+        stopping.resume_from(initial_epoch)
+        callbacks.append(stopping)
 
     if initial_epoch >= config.epochs:
         print(f"[resume] checkpoint already at epoch {initial_epoch} of {config.epochs}: evaluating")
