@@ -174,5 +174,10 @@ def load_file(path: str) -> dict:
     return {k.replace("-", "_"): v for k, v in data.items()}
 
 
+# What runs made before a setting existed effectively used; lets a newer version resume them.
+LEGACY_VALUES = {"shift_augment": 0, "init_generator": "", "pixel_loss": "l1", "ssim_weight": 0.0,
+                 "distill_weight": 0.0, "temperature": 4.0}
+
+
 def to_dict(config) -> dict:
     return dataclasses.asdict(config)

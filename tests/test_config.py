@@ -30,3 +30,21 @@ def test_unknown_setting_in_file_is_refused(tmp_path):
     path.write_text(json.dumps({"epochz": 3}))
     with pytest.raises(ValueError, match="unknown settings"):
         _parse(CNNConfig, ["--config", str(path)])
+
+
+def test_runs_saved_before_a_setting_existed_still_resume(tmp_path):
+    import json
+
+    import pytest
+
+    from hdsr_tf.config import GANConfig, to_dict
+    from hdsr_tf.errors import RunDirError
+    from hdsr_tf.training import run_dir
+
+    config = to_dict(GANConfig(out_dir=str(tmp_path)))
+    old = {k: v for k, v in config.items() if k not in ("shift_augment", "pixel_loss")}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    assert run_dir.prepare(tmp_path, config) == tmp_path  # missing settings meant "off" / "l1"
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    with pytest.raises(RunDirError, match="shift_augment: 0 -> 3"):
+        run_dir.prepare(tmp_path, {**config, "shift_augment": 3})

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from hdsr_tf.config import LEGACY_VALUES
 from hdsr_tf.errors import RunDirError
 from hdsr_tf.training.callbacks import atomic_write_text
 
@@ -31,7 +32,12 @@ def check_writable(path: Path) -> None:
 
 
 def prepare(out_dir: str | Path, config: dict, restart: bool = False) -> Path:
-    """Creates or reopens ``out_dir`` for ``config``; returns it as a Path."""
+    """Creates or reopens ``out_dir`` for ``config``; returns it as a Path.
+
+    A setting missing from a saved config (the run predates it) counts as the
+    value that reproduces the old behaviour (``config.LEGACY_VALUES``), so a
+    newer version can still resume older runs.
+    """
     run = Path(out_dir)
     if restart and run.exists():
         for child in run.iterdir():
@@ -43,6 +49,7 @@ def prepare(out_dir: str | Path, config: dict, restart: bool = False) -> Path:
             old = json.loads(saved.read_text())
         except json.JSONDecodeError:
             raise RunDirError(f"{saved} is unreadable; pass --restart to start over") from None
+        old = {**{k: v for k, v in LEGACY_VALUES.items() if k in config}, **old}
         differ = sorted(k for k in set(old) | set(config)
                         if k not in RESUMABLE_CHANGES and old.get(k) != config.get(k))
         if differ:
