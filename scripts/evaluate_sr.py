@@ -9,11 +9,14 @@ from hdsr_tf import cli
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--psnr-generator", default="saved_models/esrgan_x4/generator_psnr.keras")
-    parser.add_argument("--gan-generator", default="saved_models/esrgan_x4/generator_gan.keras")
-    parser.add_argument("--recognizer", default="saved_models/cnn/recognizer.keras")
-    parser.add_argument("--out", default="saved_models/esrgan_x4")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--psnr-generator", default="saved_models/esrgan_x4/generator_psnr.keras",
+                        help="PSNR-stage generator .keras (its scale sets the LR size); '' to skip")
+    parser.add_argument("--gan-generator", default="saved_models/esrgan_x4/generator_gan.keras",
+                        help="GAN-stage generator .keras; '' to skip")
+    parser.add_argument("--recognizer", default="saved_models/cnn/recognizer.keras",
+                        help="recognizer that reads the SR digits")
+    parser.add_argument("--out", default="saved_models/esrgan_x4", help="folder for the metrics, report and figure")
     parser.add_argument("--dida-dir", help="also evaluate on this DIDA-style folder's test split")
     args = parser.parse_args()
 
@@ -27,13 +30,17 @@ def main():
     from hdsr_tf.training.run_dir import write_json
 
     def load(path):
-        return load_model(path) if path and Path(path).is_file() else None
+        if not path:
+            return None
+        if not Path(path).is_file():
+            cli.fail(f"{path} not found")
+        return load_model(path)
 
     recognizer = load(args.recognizer)
     gens = {k: load(p) for k, p in (("PSNR model", args.psnr_generator), ("GAN model", args.gan_generator))}
     gens = {k: g for k, g in gens.items() if g is not None}
     if recognizer is None or not gens:
-        cli.fail("need --recognizer and at least one generator that exist")
+        cli.fail("need --recognizer and at least one generator")
     scale = generator_scale(next(iter(gens.values())))
     sets = [("mnist", *mnist.load_arrays("test"))]
     if args.dida_dir:

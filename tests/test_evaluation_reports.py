@@ -51,3 +51,9 @@ def test_scripts_answer_help():
                    "evaluate_cnn.py", "evaluate_sr.py", "predict.py", "serving_client.py"):
         proc = run_script(script, "--help", timeout=120)
         assert proc.returncode == 0 and "usage:" in proc.stdout, script
+
+
+def test_evaluate_sr_names_a_missing_generator(tmp_path):
+    proc = run_script("evaluate_sr.py", "--gan-generator", tmp_path / "typo.keras", "--out", tmp_path, timeout=120)
+    assert proc.returncode != 0 and "typo.keras not found" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
