@@ -60,9 +60,14 @@ def random_affine(images: tf.Tensor, key: tf.Tensor, aug: Augmentation) -> tf.Te
     b2 = cy + ty - sin * cx - cos * cy
     zeros = tf.zeros_like(cos)
     transforms = tf.stack([cos, -sin, a2, sin, cos, b2, zeros, zeros], axis=1)
+    return _transform(images, transforms, "BILINEAR")
+
+
+def _transform(images: tf.Tensor, transforms: tf.Tensor, interpolation: str) -> tf.Tensor:
+    """Applies one projective transform per image ([B,8]), zero fill, keeping the static shape."""
     out = tf.raw_ops.ImageProjectiveTransformV3(
         images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+        fill_value=0.0, interpolation=interpolation, fill_mode="CONSTANT")
     out.set_shape(images.shape)  # the raw op forgets the static size
     return out
 
@@ -119,11 +124,7 @@ def random_shift(images: tf.Tensor, key: tf.Tensor, max_shift: int) -> tf.Tensor
     shifts = tf.cast(shifts, tf.float32)
     ones, zeros = tf.ones([batch]), tf.zeros([batch])
     transforms = tf.stack([ones, zeros, -shifts[:, 1], zeros, ones, -shifts[:, 0], zeros, zeros], axis=1)
-    out = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-        fill_value=0.0, interpolation="NEAREST", fill_mode="CONSTANT")
-    out.set_shape(images.shape)
-    return out
+    return _transform(images, transforms, "NEAREST")
 
 
 def _degrade_batch(hr: tf.Tensor, index: tf.Tensor, degradation: Degradation, seed: int) -> tf.Tensor:
@@ -166,11 +167,9 @@ def sr_pair_dataset(images: np.ndarray, batch_size: int, *, training: bool,
 
 
 def _shifted_pairs(images, batch_size, degradation, seed, labels, drop_remainder, shift):
-    if labels is None:
+    keep_labels = labels is not None
+    if not keep_labels:
         labels = np.zeros(len(images), np.int64)  # carried along, dropped at the end
-        keep_labels = False
-    else:
-        keep_labels = True
     ds = tf.data.Dataset.from_tensor_slices((images, labels)).enumerate()
     ds = ds.map(lambda i, xy: (i, to_float(xy[0]), xy[1]), num_parallel_calls=AUTOTUNE).cache()
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)

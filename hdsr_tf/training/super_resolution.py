@@ -97,11 +97,14 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
                           perceptual_loss=perceptual, perceptual_weight=config.perceptual_weight,
                           gan_weight=config.gan_weight, l1_weight=config.l1_weight)
         else:
-            generator = (load_model(config.init_generator) if config.init_generator else
-                         build_generator(config.scale, config.nf, config.gc, config.num_blocks, config.global_skip))
-            if generator_scale(generator) != config.scale:
-                raise ValueError(f"--init-generator {config.init_generator} is a {generator_scale(generator)}x "
-                                 f"generator, but --scale is {config.scale}")
+            if config.init_generator:
+                generator = load_model(config.init_generator)
+                if generator_scale(generator) != config.scale:
+                    raise ValueError(f"--init-generator {config.init_generator} is a {generator_scale(generator)}x "
+                                     f"generator, but --scale is {config.scale}")
+            else:
+                generator = build_generator(config.scale, config.nf, config.gc, config.num_blocks,
+                                            config.global_skip)
             model = ESRGAN(generator, adversarial=False)
             model.compile(g_optimizer=keras.optimizers.Adam(step_decay(config.psnr_lr, steps,
                                                                        config.lr_decay_epochs),
