@@ -17,7 +17,7 @@ from hdsr_tf.models.cnn import build_recognizer
 from hdsr_tf.models.discriminator import build_discriminator
 from hdsr_tf.models.rrdb import build_generator
 from hdsr_tf.training.esrgan import ESRGAN
-from hdsr_tf.training.losses import PerceptualLoss, recognizer_features
+from hdsr_tf.training.losses import PerceptualLoss, RecognitionLoss, recognizer_features
 from hdsr_tf.training.super_resolution import train_sr
 
 
@@ -106,6 +106,39 @@ def test_ssim_weight_changes_the_psnr_stage_gradients():
                                -tf.image.psnr(m.generator(lr), hr, max_val=1.0).numpy() / 10, rtol=1e-3, atol=1e-3)
     with pytest.raises(ValueError, match="pixel_loss"):
         m.compile(g_optimizer=keras.optimizers.Adam(1e-3), pixel_loss="l2")
+
+
+def test_recognition_weight_adds_a_logged_term_to_the_gan_stage():
+    lr, hr = next(iter(_pairs()))
+    m = _model(adversarial=True)
+    plain = m.g_gradients(lr, hr)
+    recognizer = build_recognizer()
+    m.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3),
+              perceptual_loss=m.perceptual_loss, recognition_loss=RecognitionLoss(recognizer),
+              recognition_weight=1.0)
+    total, terms, _, grads = m.g_gradients(lr, hr)
+    assert np.all(terms["recognition"].numpy() > 0)
+    np.testing.assert_allclose(total.numpy(), plain[0].numpy() + terms["recognition"].numpy(), rtol=1e-4)
+    assert any(not np.allclose(a, b) for a, b in zip(plain[3], grads))
+    assert "recognition" in m.fit(_pairs(), epochs=1, verbose=0).history
+    psnr_stage = _model(adversarial=False)
+    with pytest.raises(ValueError, match="recognition"):
+        psnr_stage.compile(g_optimizer=keras.optimizers.Adam(1e-3), recognition_loss=RecognitionLoss(recognizer),
+                           recognition_weight=1.0)
+
+
+def test_gan_stage_straight_from_a_given_generator(tmp_path, mnist_ready, recognizer_file):
+    start_path = tmp_path / "start.keras"
+    build_generator(4, nf=8, gc=8, num_blocks=1).save(start_path)
+    paths = train_sr(_tiny_config(tmp_path, recognizer_file, stage="both", init_generator=str(start_path),
+                                  psnr_epochs=0, recognition_weight=0.5))
+    start = keras.saving.load_model(start_path, safe_mode=True)
+    after_psnr = keras.saving.load_model(paths["psnr"], safe_mode=True)
+    for a, b in zip(start.get_weights(), after_psnr.get_weights()):
+        np.testing.assert_array_equal(a, b)  # zero PSNR epochs: the given generator goes to the GAN stage as is
+    tuned = keras.saving.load_model(paths["gan"], safe_mode=True)
+    assert any(not np.allclose(a, b) for a, b in zip(start.get_weights(), tuned.get_weights()))
+    assert "recognition" in (tmp_path / "run" / "gan" / "log.csv").read_text().splitlines()[0]
 
 
 def test_psnr_stage_can_start_from_a_generator(tmp_path, mnist_ready, recognizer_file):

@@ -42,6 +42,21 @@ def test_modes_train_the_right_networks(mode, g_moves, r_moves):
     assert any(not np.allclose(a, b) for a, b in zip(trainable_before, trainable_now)) == r_moves
 
 
+@pytest.mark.parametrize("mode", ["generator", "both"])
+def test_ema_ends_on_the_average_of_what_this_mode_trains(mode):
+    def moved(use_ema):
+        keras.utils.set_random_seed(1)
+        g = build_generator(4, nf=8, gc=8, num_blocks=1)
+        start = [w.copy() for w in g.get_weights()]
+        trainer = JointTrainer(g, build_recognizer(), mode)
+        trainer.compile(keras.optimizers.Adam(1e-3, use_ema=use_ema, ema_momentum=0.999999))
+        trainer.fit(_data(), epochs=1, verbose=0)  # 4 steps
+        return sum(float(np.abs(a - b).sum()) for a, b in zip(start, g.get_weights()))
+
+    # nearly frozen averages keep the weights near where the first step left them
+    assert moved(use_ema=True) < 0.5 * moved(use_ema=False)
+
+
 def test_unknown_mode():
     with pytest.raises(ValueError, match="mode must be one of"):
         JointTrainer(build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer(), "everything")
@@ -66,7 +81,7 @@ def test_job_writes_models_and_before_after(tmp_path, mnist_ready):
 
 
 def test_distillation_is_zero_for_the_teacher_itself_and_positive_otherwise():
-    from hdsr_tf.training.joint import distillation_per_example
+    from hdsr_tf.training.losses import distillation_per_example
 
     teacher = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]], np.float32)
     np.testing.assert_allclose(distillation_per_example(teacher, teacher, 4.0).numpy(), 0.0, atol=1e-6)

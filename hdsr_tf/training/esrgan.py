@@ -21,6 +21,7 @@ from hdsr_tf.evaluation.metrics import psnr_ssim
 from hdsr_tf.training.losses import (
     PIXEL_LOSSES,
     PerceptualLoss,
+    RecognitionLoss,
     l1_per_example,
     ragan_d_loss,
     ragan_g_loss,
@@ -64,8 +65,13 @@ class ESRGAN(keras.Model):
 
     def compile(self, g_optimizer, d_optimizer=None, perceptual_loss: PerceptualLoss | None = None,
                 perceptual_weight: float = 1.0, gan_weight: float = 5e-3, l1_weight: float = 1e-2,
-                pixel_loss: str = "l1", ssim_weight: float = 0.0, **kwargs):
-        """PSNR stage loss: ``pixel_loss`` (ESRGAN: l1; or psnr) + ``ssim_weight * (1 - SSIM)``."""
+                pixel_loss: str = "l1", ssim_weight: float = 0.0,
+                recognition_loss: RecognitionLoss | None = None, recognition_weight: float = 0.0, **kwargs):
+        """PSNR stage loss: ``pixel_loss`` (ESRGAN: l1; or psnr) + ``ssim_weight * (1 - SSIM)``.
+
+        GAN stage loss: ESRGAN's perceptual + GAN + L1, plus ``recognition_weight``
+        times ``recognition_loss`` when one is given (an addition of ours).
+        """
         super().compile(**kwargs)
         if self.adversarial and (d_optimizer is None or perceptual_loss is None):
             raise ValueError("the GAN stage needs d_optimizer and perceptual_loss")
@@ -79,6 +85,12 @@ class ESRGAN(keras.Model):
             raise ValueError(f"pixel_loss must be one of {sorted(PIXEL_LOSSES)}, not {pixel_loss!r}")
         self.pixel_loss = PIXEL_LOSSES[pixel_loss]
         self.ssim_weight = ssim_weight
+        if recognition_weight and (recognition_loss is None or not self.adversarial):
+            raise ValueError("recognition_weight > 0 needs a recognition_loss and the GAN stage")
+        self.recognition_loss = recognition_loss if recognition_weight else None
+        self.recognition_weight = recognition_weight
+        if self.recognition_loss is not None:
+            self.trackers["recognition"] = keras.metrics.Mean(name="recognition")
 
     @property
     def metrics(self):
@@ -120,6 +132,9 @@ class ESRGAN(keras.Model):
                 terms["gan"] = ragan_g_loss(real, fake, _global_mean(real, n), _global_mean(fake, n))
                 total = (self.perceptual_weight * terms["perceptual"] + self.gan_weight * terms["gan"]
                          + self.l1_weight * l1)
+                if self.recognition_loss is not None:
+                    terms["recognition"] = self.recognition_loss(sr, hr)
+                    total += self.recognition_weight * terms["recognition"]
             else:
                 total = l1 if self.pixel_loss is l1_per_example else self.pixel_loss(sr, hr)
                 if self.ssim_weight:

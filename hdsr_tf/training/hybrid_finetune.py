@@ -28,6 +28,8 @@ from hdsr_tf.training.joint import MODES, JointTrainer
 
 
 def validate(config: HybridConfig) -> None:
+    if not 0.0 <= config.ema_momentum < 1.0:
+        raise ValueError(f"--ema-momentum must be in [0, 1), not {config.ema_momentum}")
     if config.mode not in MODES:
         raise ValueError(f"--mode must be one of {MODES}, not {config.mode!r}")
     for name in ("generator", "recognizer"):
@@ -57,7 +59,8 @@ def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
         trainer = JointTrainer(generator, recognizer, config.mode, teacher=teacher)
         steps = len(digits.train[1]) // config.batch_size
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, max(1, steps * config.epochs))
-        trainer.compile(keras.optimizers.Adam(schedule), task_weight=config.task_weight,
+        ema = {"use_ema": True, "ema_momentum": config.ema_momentum} if config.ema_momentum else {}
+        trainer.compile(keras.optimizers.Adam(schedule, **ema), task_weight=config.task_weight,
                         l1_weight=config.l1_weight, hr_weight=config.hr_weight,
                         distill_weight=config.distill_weight, temperature=config.temperature)
     before = measure(generator, recognizer, digits.test, scale)
@@ -80,8 +83,9 @@ def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
         raise TrainingStopped(f"loss became non-finite at {guard.triggered}; the last good checkpoint "
                               f"(epoch {checkpoint.saved_epoch()}) is kept in {run / 'checkpoint'}")
     after = measure(generator, recognizer, digits.test, scale)
-    print(f"after: {after}")
-    metrics = {"before": before, "after": after, "scale": scale, "mode": config.mode,
+    validation = measure(generator, recognizer, digits.val, scale)
+    print(f"after: {after}\nvalidation after: {validation}")
+    metrics = {"before": before, "after": after, "validation_after": validation, "scale": scale, "mode": config.mode,
                "train_seconds_this_session": round(time.time() - start, 1), "config": to_dict(config)}
     save_model_atomic(generator, run / "generator.keras")
     save_model_atomic(recognizer, run / "recognizer.keras")

@@ -25,21 +25,9 @@ import tensorflow as tf
 
 from hdsr_tf.evaluation.metrics import psnr_ssim
 from hdsr_tf.training.esrgan import global_batch
-from hdsr_tf.training.losses import l1_per_example
+from hdsr_tf.training.losses import distillation_per_example, l1_per_example
 
 MODES = ("generator", "recognizer", "both")
-
-
-def distillation_per_example(teacher_probs: tf.Tensor, student_probs: tf.Tensor, temperature: float) -> tf.Tensor:
-    """T^2 * KL(teacher || student) between probabilities softened by temperature T.
-
-    The recognizer outputs probabilities, not logits; log-probabilities differ
-    from the logits by a per-example constant, which softmax ignores.
-    """
-    eps = keras.backend.epsilon()
-    log_t = tf.nn.log_softmax(tf.math.log(teacher_probs + eps) / temperature)
-    log_s = tf.nn.log_softmax(tf.math.log(student_probs + eps) / temperature)
-    return temperature ** 2 * tf.reduce_sum(tf.exp(log_t) * (log_t - log_s), axis=-1)
 
 
 class JointTrainer(keras.Model):
@@ -79,6 +67,15 @@ class JointTrainer(keras.Model):
         train_r = self.mode in ("recognizer", "both")
         return ((self.generator.trainable_variables if train_g else [])
                 + (self.recognizer.trainable_variables if train_r else []))
+
+    @property
+    def trainable_weights(self):
+        """What the optimizer updates, which depends on ``mode``.
+
+        Keras' fit() ends by copying an EMA optimizer's averages into
+        ``trainable_weights``, so they must be exactly the variables it averaged.
+        """
+        return self.trainable_set()
 
     def build_optimizers(self):
         self.optimizer.build(self.trainable_set())

@@ -72,6 +72,39 @@ def ssim_loss_per_example(sr: tf.Tensor, hr: tf.Tensor) -> tf.Tensor:
     return 1.0 - psnr_ssim(sr, hr)[1]
 
 
+# ------------------------------------------------------------------ recognition
+def distillation_per_example(teacher_probs: tf.Tensor, student_probs: tf.Tensor, temperature: float) -> tf.Tensor:
+    """T^2 * KL(teacher || student) between probabilities softened by temperature T.
+
+    The recognizer outputs probabilities, not logits; log-probabilities differ
+    from the logits by a per-example constant, which softmax ignores.
+    """
+    eps = keras.backend.epsilon()
+    log_t = tf.nn.log_softmax(tf.math.log(teacher_probs + eps) / temperature)
+    log_s = tf.nn.log_softmax(tf.math.log(student_probs + eps) / temperature)
+    return temperature ** 2 * tf.reduce_sum(tf.exp(log_t) * (log_t - log_s), axis=-1)
+
+
+class RecognitionLoss:
+    """Per-example distillation from the frozen recognizer reading HR to it reading SR.
+
+    The perceptual loss matches the recognizer's conv features, which weigh
+    every stroke alike; this matches what it *concludes*, so the generator
+    spends its capacity on the strokes that decide the digit. It needs no
+    labels, so it works on any SR pairs (DIDA included).
+    """
+
+    def __init__(self, recognizer: keras.Model, temperature: float = 1.0):
+        self.recognizer = recognizer
+        self.recognizer.trainable = False
+        self.temperature = temperature
+
+    def __call__(self, sr: tf.Tensor, hr: tf.Tensor) -> tf.Tensor:
+        teacher = tf.stop_gradient(self.recognizer(hr, training=False))
+        student = self.recognizer(tf.clip_by_value(sr, 0.0, 1.0), training=False)
+        return distillation_per_example(teacher, student, self.temperature)
+
+
 # ------------------------------------------------------------------ perceptual
 @keras.saving.register_keras_serializable(package="hdsr_tf")
 class GrayToVGGInput(layers.Layer):

@@ -32,7 +32,7 @@ from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, SampleGrid, save_model_atomic
 from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
 from hdsr_tf.training.esrgan import ESRGAN
-from hdsr_tf.training.losses import PIXEL_LOSSES, build_perceptual_loss
+from hdsr_tf.training.losses import PIXEL_LOSSES, RecognitionLoss, build_perceptual_loss
 
 VAL_DIGITS = 1000  # validation PSNR/SSIM each epoch on this many digits: cheap and stable
 
@@ -56,9 +56,9 @@ def validate(config: GANConfig) -> None:
         if not config.dida_dir:
             raise ValueError(f"--dataset {config.dataset} needs --dida-dir")
         list_files(config.dida_dir)
-    if config.stage in ("gan", "both") and config.perceptual == "recognizer" \
+    if config.stage in ("gan", "both") and (config.perceptual == "recognizer" or config.recognition_weight) \
             and not Path(config.recognizer).is_file():
-        raise FileNotFoundError(f"the perceptual loss needs a trained recognizer: {config.recognizer} "
+        raise FileNotFoundError(f"the GAN stage's losses need a trained recognizer: {config.recognizer} "
                                 "not found (train one with scripts/train_cnn.py or pass --recognizer)")
 
 
@@ -90,12 +90,15 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
             generator = load_model(init)
             discriminator = build_discriminator(28, config.d_filters)
             perceptual = build_perceptual_loss(config.perceptual, config.recognizer, config.vgg_weights)
+            recognition = (RecognitionLoss(load_model(config.recognizer), config.recognition_temperature)
+                           if config.recognition_weight else None)
             lr = step_decay(config.gan_lr, steps, config.lr_decay_epochs)
             model = ESRGAN(generator, discriminator, adversarial=True)
             model.compile(g_optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.99),
                           d_optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.99),
                           perceptual_loss=perceptual, perceptual_weight=config.perceptual_weight,
-                          gan_weight=config.gan_weight, l1_weight=config.l1_weight)
+                          gan_weight=config.gan_weight, l1_weight=config.l1_weight,
+                          recognition_loss=recognition, recognition_weight=config.recognition_weight)
         else:
             if config.init_generator:
                 generator = load_model(config.init_generator)
