@@ -62,12 +62,6 @@ class JointTrainer(keras.Model):
     def call(self, lr, training=False):
         return self.recognizer(tf.clip_by_value(self.generator(lr, training=training), 0.0, 1.0), training=training)
 
-    def trainable_set(self):
-        train_g = self.mode in ("generator", "both")
-        train_r = self.mode in ("recognizer", "both")
-        return ((self.generator.trainable_variables if train_g else [])
-                + (self.recognizer.trainable_variables if train_r else []))
-
     @property
     def trainable_weights(self):
         """What the optimizer updates, which depends on ``mode``.
@@ -75,17 +69,20 @@ class JointTrainer(keras.Model):
         Keras' fit() ends by copying an EMA optimizer's averages into
         ``trainable_weights``, so they must be exactly the variables it averaged.
         """
-        return self.trainable_set()
+        train_g = self.mode in ("generator", "both")
+        train_r = self.mode in ("recognizer", "both")
+        return ((self.generator.trainable_variables if train_g else [])
+                + (self.recognizer.trainable_variables if train_r else []))
 
     def build_optimizers(self):
-        self.optimizer.build(self.trainable_set())
+        self.optimizer.build(self.trainable_weights)
 
     def train_step(self, data):
         (lr, hr), y = data
         n = global_batch(y)
         train_g = self.mode in ("generator", "both")
         train_r = self.mode in ("recognizer", "both")
-        variables = self.trainable_set()
+        variables = self.trainable_weights
         with tf.GradientTape() as tape:
             sr = self.generator(lr, training=train_g)
             sr_clip = tf.clip_by_value(sr, 0.0, 1.0)
