@@ -142,19 +142,25 @@ def bench_gan(steps: int = 60) -> dict:
     bare_s = time.perf_counter() - t
     n = cfg.batch_size * steps
 
-    gen = fit_model.generator
     lr = np.random.default_rng(0).random((256, 7, 7, 1)).astype("float32")
-    infer = tf.function(lambda x: gen(x, training=False))
-    infer(lr)
-    t = time.perf_counter()
-    for _ in range(10):
+
+    def inference_rate(gen) -> int:
+        infer = tf.function(lambda x: gen(x, training=False))
         infer(lr)
-    infer_s = (time.perf_counter() - t) / 10
+        t = time.perf_counter()
+        for _ in range(10):
+            infer(lr)
+        return round(256 * 10 / (time.perf_counter() - t))
+
+    gen = fit_model.generator
+    wide = build_generator(4, 64, 32, cfg.num_blocks)  # saved_models/esrgan_x4_wide's size: what width costs
     return {"batch_size": cfg.batch_size, "steps": steps, "fit_images_per_s": round(n / fit_s),
             "bare_tf_function_images_per_s": round(n / bare_s),
             "ratio_bare_over_fit": round((n / bare_s) / (n / fit_s), 3),
             "generator_params": int(gen.count_params()),
-            "generator_inference_images_per_s_batch256": round(256 / infer_s)}
+            "generator_inference_images_per_s_batch256": inference_rate(gen),
+            "wide_generator_params": int(wide.count_params()),
+            "wide_generator_inference_images_per_s_batch256": inference_rate(wide)}
 
 
 # ---------------------------------------------------------------- serving

@@ -37,14 +37,15 @@ def test_shipped_lowres_rival_matches_its_metrics(mnist_ready):
     assert float(np.mean(pred == y)) == pytest.approx(metrics["accuracy"], abs=0.0005)
 
 
-@pytest.mark.parametrize("scale,name,key", [(4, "generator_psnr.keras", "PSNR model"),
-                                            (4, "generator_gan.keras", "GAN model"),
-                                            (2, "generator_psnr.keras", "PSNR model")])
-def test_shipped_generators_match_their_psnr(mnist_ready, scale, name, key):
+@pytest.mark.parametrize("folder,scale,name,key", [("esrgan_x4", 4, "generator_psnr.keras", "PSNR model"),
+                                                   ("esrgan_x4", 4, "generator_gan.keras", "GAN model"),
+                                                   ("esrgan_x4_wide", 4, "generator_psnr.keras", "PSNR model"),
+                                                   ("esrgan_x2", 2, "generator_psnr.keras", "PSNR model")])
+def test_shipped_generators_match_their_psnr(mnist_ready, folder, scale, name, key):
     from hdsr_tf.evaluation import sr_report as sr
     from hdsr_tf.models import load_model
 
-    folder = SHIPPED / f"esrgan_x{scale}"
+    folder = SHIPPED / folder
     if not (folder / name).exists():
         pytest.skip(f"{name} not shipped")
     rows = {r["name"]: r for r in json.loads((folder / "sr_metrics.json").read_text())["mnist"]}

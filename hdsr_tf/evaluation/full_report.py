@@ -78,6 +78,10 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
                                        out["sr_image"], hr))
         rows.append(sr.recognition_row("(e') its recognizer on HR digits (goal: within 0.1 pt of (a))",
                                        sr.predict_probs(hybrid.get_layer("recognizer"), hr), labels))
+        # The hybrid's generator is an SR model tuned for being read; does that carry over to
+        # a recognizer it was not trained with? (a)'s recognizer reads its output here.
+        rows.append(sr.recognition_row("(e\") its SR output read by (a)'s recognizer",
+                                       sr.predict_probs(recognizer, out["sr_image"]), labels))
         if models.savedmodel_base is not None and models.savedmodel_base.is_dir():
             version = latest_version(models.savedmodel_base)
             fn = tf.saved_model.load(str(version)).signatures["serving_default"]
