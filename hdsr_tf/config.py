@@ -62,9 +62,15 @@ class GANConfig:
     gc: int = _help("generator dense-block growth channels", default=16)
     num_blocks: int = _help("number of RRDB blocks", default=3)
     global_skip: bool = _help("add a bicubic upscaling of the input to the generator's output", default=True)
+    back_projection: bool = _help("end the generator with a back-projection layer that makes its output agree "
+                                  "exactly with the LR input (area downsampling only; see "
+                                  "hdsr_tf/models/consistency.py)", default=False)
     init_generator: str = _help("start the PSNR stage from this generator .keras instead of random weights "
                                 "(fine-tuning; --nf/--gc/--num-blocks/--scale are then taken from it)", default="")
     d_filters: int = _help("discriminator base filters", default=32)
+    bfloat16: bool = _help("train the generator in Keras' mixed_bfloat16 policy: up to 2x faster on CPUs with "
+                           "AVX512-BF16 (1.0-2.0x measured, benchmarks/NOTES.md), slower without it; weights and "
+                           "the saved generator stay float32", default=False)
     batch_size: int = _help("global batch size", default=64)
     psnr_epochs: int = _help("epochs of the PSNR (L1) stage", default=16)
     gan_epochs: int = _help("epochs of the GAN stage", default=3)
@@ -186,7 +192,8 @@ def load_file(path: str) -> dict:
 # What runs made before a setting existed effectively used; lets a newer version resume them.
 LEGACY_VALUES = {"shift_augment": 0, "init_generator": "", "pixel_loss": "l1", "ssim_weight": 0.0,
                  "distill_weight": 0.0, "temperature": 4.0,
-                 "recognition_weight": 0.0, "recognition_temperature": 1.0, "ema_momentum": 0.0}
+                 "recognition_weight": 0.0, "recognition_temperature": 1.0, "ema_momentum": 0.0,
+                 "bfloat16": False, "back_projection": False}
 
 
 def to_dict(config) -> dict:

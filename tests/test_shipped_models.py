@@ -40,7 +40,8 @@ def test_shipped_lowres_rival_matches_its_metrics(mnist_ready):
 @pytest.mark.parametrize("folder,scale,name,key", [("esrgan_x4", 4, "generator_psnr.keras", "PSNR model"),
                                                    ("esrgan_x4", 4, "generator_gan.keras", "GAN model"),
                                                    ("esrgan_x4_wide", 4, "generator_psnr.keras", "PSNR model"),
-                                                   ("esrgan_x2", 2, "generator_psnr.keras", "PSNR model")])
+                                                   ("esrgan_x2", 2, "generator_psnr.keras", "PSNR model"),
+                                                   ("esrgan_x2_wide", 2, "generator_psnr.keras", "PSNR model")])
 def test_shipped_generators_match_their_psnr(mnist_ready, folder, scale, name, key):
     from hdsr_tf.evaluation import sr_report as sr
     from hdsr_tf.models import load_model

@@ -156,6 +156,29 @@ def test_psnr_stage_can_start_from_a_generator(tmp_path, mnist_ready, recognizer
                               out_dir=str(tmp_path / "wrong")))
 
 
+def test_bfloat16_training_saves_float32_generators(tmp_path, mnist_ready, recognizer_file):
+    paths = train_sr(_tiny_config(tmp_path, recognizer_file, bfloat16=True, scale=2))
+    for path in paths.values():
+        g = keras.saving.load_model(path, safe_mode=True)
+        assert {layer.dtype_policy.name for layer in g.layers} == {"float32"}
+    psnr_log = (tmp_path / "run" / "psnr" / "log.csv").read_text().splitlines()
+    assert np.isfinite(float(psnr_log[1].split(",")[psnr_log[0].split(",").index("val_psnr")]))
+    with pytest.raises(Exception, match="bfloat16"):  # a float32 run is not silently resumed in bfloat16
+        train_sr(_tiny_config(tmp_path, recognizer_file, scale=2))
+
+
+def test_back_projection_fine_tuning_and_its_limits(tmp_path, mnist_ready, recognizer_file):
+    start_path = tmp_path / "start.keras"
+    build_generator(2, nf=8, gc=8, num_blocks=1).save(start_path)
+    tuned = train_sr(_tiny_config(tmp_path, recognizer_file, stage="psnr", scale=2, init_generator=str(start_path),
+                                  back_projection=True, bfloat16=True))["psnr"]
+    g = keras.saving.load_model(tuned, safe_mode=True)
+    assert g.get_layer("sr_image").__class__.__name__ == "BackProjection" and g.get_layer("sr_raw")
+    with pytest.raises(ValueError, match="area downsampling"):
+        train_sr(_tiny_config(tmp_path, recognizer_file, back_projection=True, blur_sigma=1.0,
+                              out_dir=str(tmp_path / "blurred")))
+
+
 def test_gan_stage_alone_needs_the_psnr_generator(tmp_path, mnist_ready, recognizer_file):
     with pytest.raises(FileNotFoundError, match="PSNR stage's generator"):
         train_sr(_tiny_config(tmp_path, recognizer_file, stage="gan"))

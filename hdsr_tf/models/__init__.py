@@ -9,7 +9,7 @@ def load_model(path: str | Path, compile: bool = False):
     """Loads any of our .keras models with safe_mode on, after registering our custom layers."""
     import keras
 
-    from hdsr_tf.models import layers  # noqa: F401  (registers the hybrid's layers)
+    from hdsr_tf.models import consistency, layers  # noqa: F401  (register our custom layers)
     from hdsr_tf.training import losses  # noqa: F401  (registers GrayToVGGInput)
 
     path = Path(path)

@@ -7,7 +7,9 @@ no batch norm, residual scaling 0.2 at both levels) -> trunk conv + long skip
 One addition to ESRGAN (``global_skip``, on by default): the output is added to a
 bicubic upscaling of the input, so the network learns only the residual
 detail. On a CPU budget of a few epochs this converges much faster (VDSR's
-observation); ``global_skip=False`` gives the paper's exact network.
+observation); ``global_skip=False`` gives the paper's exact network. Another,
+off by default (``back_projection``): a last layer that makes the output agree
+exactly with the area-downsampled input (see ``hdsr_tf.models.consistency``).
 
 ESRGAN's published size (nf 64, gc 32, N 23; 16.7M params) is built for
 photos. Digits at 7x7 -> 28x28 need far less: the defaults here (nf 32, gc 16,
@@ -24,6 +26,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import layers
+
+from hdsr_tf.models.consistency import BackProjection
 
 RESIDUAL_SCALE = 0.2
 
@@ -57,8 +61,9 @@ def _rrdb(x, nf: int, gc: int, name: str):
 
 
 def build_generator(scale: int = 4, nf: int = 32, gc: int = 16, num_blocks: int = 3,
-                    global_skip: bool = True, name: str = "generator") -> keras.Model:
-    """input ``lr_image`` [B,h,w,1] -> output ``sr_image`` [B,h*scale,w*scale,1] (unclipped)."""
+                    global_skip: bool = True, back_projection: bool = False, name: str = "generator") -> keras.Model:
+    """input ``lr_image`` [B,h,w,1] -> output ``sr_image`` [B,h*scale,w*scale,1] (unclipped, unless
+    ``back_projection``)."""
     if scale not in (2, 4):
         raise ValueError(f"scale must be 2 or 4, not {scale}")
     inputs = keras.Input((None, None, 1), name="lr_image")
@@ -72,11 +77,36 @@ def build_generator(scale: int = 4, nf: int = 32, gc: int = 16, num_blocks: int 
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{u}")(x)
         x = _conv(nf, f"conv_up{u}", activation=True)(x)
     x = _conv(nf, "conv_hr", activation=True)(x)
+    out_name = "sr_raw" if back_projection else "sr_image"
     if not global_skip:
-        return keras.Model(inputs, _conv(1, "sr_image")(x), name=name)
-    detail = _conv(1, "conv_last")(x)
-    base = layers.UpSampling2D(scale, interpolation="bicubic", name="bicubic")(inputs)
-    return keras.Model(inputs, layers.Add(name="sr_image")([base, detail]), name=name)
+        sr = _conv(1, out_name)(x)
+    else:
+        detail = _conv(1, "conv_last")(x)
+        base = layers.UpSampling2D(scale, interpolation="bicubic", name="bicubic")(inputs)
+        sr = layers.Add(name=out_name)([base, detail])
+    if back_projection:
+        sr = BackProjection(scale, name="sr_image")([sr, inputs])
+    return keras.Model(inputs, sr, name=name)
+
+
+def generator_settings(generator: keras.Model) -> dict:
+    """The :func:`build_generator` arguments that rebuild ``generator``'s architecture, read off its layers."""
+    names = {layer.name for layer in generator.layers}
+    up = sum(n.startswith("up") and n[2:].isdigit() for n in names)
+    return {"scale": 2 ** up, "nf": generator.get_layer("conv_first").filters,
+            "gc": generator.get_layer("rrdb1_rdb1_conv1").filters,
+            "num_blocks": sum(n.startswith("rrdb") and n.endswith("_scale") and "_rdb" not in n for n in names),
+            "global_skip": "bicubic" in names, "back_projection": "sr_raw" in names}
+
+
+def with_back_projection(generator: keras.Model) -> keras.Model:
+    """``generator`` rebuilt with a :class:`BackProjection` output layer and the same weights."""
+    settings = generator_settings(generator)
+    if settings["back_projection"]:
+        return generator
+    projected = build_generator(**{**settings, "back_projection": True}, name=generator.name)
+    projected.set_weights(generator.get_weights())
+    return projected
 
 
 def interpolate_generators(psnr_gen: keras.Model, gan_gen: keras.Model, alpha: float) -> keras.Model:

@@ -27,7 +27,8 @@ from hdsr_tf.errors import TrainingStopped
 from hdsr_tf.models import load_model
 from hdsr_tf.models.discriminator import build_discriminator
 from hdsr_tf.models.hybrid import generator_scale
-from hdsr_tf.models.rrdb import build_generator
+from hdsr_tf.models.precision import with_dtype_policy
+from hdsr_tf.models.rrdb import build_generator, with_back_projection
 from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, SampleGrid, save_model_atomic
 from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
@@ -43,6 +44,9 @@ def validate(config: GANConfig) -> None:
     if config.scale not in (2, 4):
         raise ValueError(f"--scale must be 2 or 4, not {config.scale}")
     degradation(config)  # raises on a bad --degradation or ranges
+    if config.back_projection and (config.degradation != "area" or config.blur_sigma or config.noise_sigma):
+        raise ValueError("--back-projection assumes LR digits made by area downsampling alone: drop it, or use "
+                         "--degradation area without --blur-sigma/--noise-sigma")
     if config.pixel_loss not in PIXEL_LOSSES:
         raise ValueError(f"--pixel-loss must be one of {sorted(PIXEL_LOSSES)}, not {config.pixel_loss!r}")
     if config.init_generator:
@@ -73,6 +77,11 @@ def step_decay(lr: float, steps_per_epoch: int, every_epochs: int):
     return keras.optimizers.schedules.ExponentialDecay(lr, steps_per_epoch * every_epochs, 0.5, staircase=True)
 
 
+def _for_training(generator: keras.Model, config: GANConfig) -> keras.Model:
+    """The generator as it trains: bfloat16 compute when asked (its weights stay float32)."""
+    return with_dtype_policy(generator, "mixed_bfloat16") if config.bfloat16 else generator
+
+
 def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, samples, steps: int) -> Path:
     out = run / stage
     generator_path = out / "generator.keras"
@@ -93,7 +102,7 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
             recognition = (RecognitionLoss(load_model(config.recognizer), config.recognition_temperature)
                            if config.recognition_weight else None)
             lr = step_decay(config.gan_lr, steps, config.lr_decay_epochs)
-            model = ESRGAN(generator, discriminator, adversarial=True)
+            model = ESRGAN(_for_training(generator, config), discriminator, adversarial=True)
             model.compile(g_optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.99),
                           d_optimizer=keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.99),
                           perceptual_loss=perceptual, perceptual_weight=config.perceptual_weight,
@@ -105,10 +114,12 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
                 if generator_scale(generator) != config.scale:
                     raise ValueError(f"--init-generator {config.init_generator} is a {generator_scale(generator)}x "
                                      f"generator, but --scale is {config.scale}")
+                if config.back_projection:
+                    generator = with_back_projection(generator)
             else:
                 generator = build_generator(config.scale, config.nf, config.gc, config.num_blocks,
-                                            config.global_skip)
-            model = ESRGAN(generator, adversarial=False)
+                                            config.global_skip, config.back_projection)
+            model = ESRGAN(_for_training(generator, config), adversarial=False)
             model.compile(g_optimizer=keras.optimizers.Adam(step_decay(config.psnr_lr, steps,
                                                                        config.lr_decay_epochs),
                                                             beta_1=0.9, beta_2=0.99),
@@ -132,7 +143,7 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
     print(f"[{stage}] {time.time() - start:.0f} s")
     if adversarial:
         save_model_atomic(model.discriminator, out / "discriminator.keras")
-    save_model_atomic(model.generator, generator_path)
+    save_model_atomic(with_dtype_policy(model.generator, "float32"), generator_path)
     return generator_path
 
 
