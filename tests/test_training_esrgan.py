@@ -13,6 +13,7 @@ import tensorflow as tf
 from hdsr_tf.config import GANConfig
 from hdsr_tf.data.degrade import Degradation
 from hdsr_tf.data.pipelines import sr_pair_dataset
+from hdsr_tf.errors import RunDirError
 from hdsr_tf.models.cnn import build_recognizer
 from hdsr_tf.models.discriminator import build_discriminator
 from hdsr_tf.models.rrdb import build_generator
@@ -163,7 +164,7 @@ def test_bfloat16_training_saves_float32_generators(tmp_path, mnist_ready, recog
         assert {layer.dtype_policy.name for layer in g.layers} == {"float32"}
     psnr_log = (tmp_path / "run" / "psnr" / "log.csv").read_text().splitlines()
     assert np.isfinite(float(psnr_log[1].split(",")[psnr_log[0].split(",").index("val_psnr")]))
-    with pytest.raises(Exception, match="bfloat16"):  # a float32 run is not silently resumed in bfloat16
+    with pytest.raises(RunDirError, match="bfloat16"):  # a float32 run is not silently resumed in bfloat16
         train_sr(_tiny_config(tmp_path, recognizer_file, scale=2))
 
 

@@ -44,4 +44,3 @@ class BackProjection(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "iterations": self.iterations}
-
