@@ -66,7 +66,10 @@ class GANConfig:
                                   "exactly with the LR input (area downsampling only; see "
                                   "hdsr_tf/models/consistency.py)", default=False)
     init_generator: str = _help("start the PSNR stage from this generator .keras instead of random weights "
-                                "(fine-tuning; --nf/--gc/--num-blocks/--scale are then taken from it)", default="")
+                                "(fine-tuning; --nf/--gc/--num-blocks/--scale are then taken from it, see also "
+                                "--grow-blocks)", default="")
+    grow_blocks: int = _help("add this many RRDBs to --init-generator's trunk, started so that its output is "
+                             "unchanged: a deeper generator that keeps what the smaller one learned", default=0)
     d_filters: int = _help("discriminator base filters", default=32)
     bfloat16: bool = _help("train the generator in Keras' mixed_bfloat16 policy: up to 2x faster on CPUs with "
                            "AVX512-BF16 (1.0-2.0x measured, benchmarks/NOTES.md), slower without it; weights and "
@@ -193,7 +196,7 @@ def load_file(path: str) -> dict:
 LEGACY_VALUES = {"shift_augment": 0, "init_generator": "", "pixel_loss": "l1", "ssim_weight": 0.0,
                  "distill_weight": 0.0, "temperature": 4.0,
                  "recognition_weight": 0.0, "recognition_temperature": 1.0, "ema_momentum": 0.0,
-                 "bfloat16": False, "back_projection": False}
+                 "bfloat16": False, "back_projection": False, "grow_blocks": 0}
 
 
 def to_dict(config) -> dict:

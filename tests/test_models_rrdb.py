@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from hdsr_tf.models.discriminator import build_discriminator
-from hdsr_tf.models.rrdb import build_generator, interpolate_generators
+from hdsr_tf.models.rrdb import build_generator, deepened, generator_settings, interpolate_generators
 
 
 @pytest.mark.parametrize("scale,lr,hr", [(2, 14, 28), (4, 7, 28)])
@@ -33,6 +33,25 @@ def test_generator_reloads_in_safe_mode(tmp_path):
     g.save(tmp_path / "g.keras")
     again = keras.saving.load_model(tmp_path / "g.keras", safe_mode=True)
     np.testing.assert_allclose(again(x).numpy(), g(x).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("back_projection", [False, True])
+def test_deepened_generator_starts_as_the_same_function(back_projection):
+    g = build_generator(2, nf=8, gc=4, num_blocks=1, back_projection=back_projection)
+    # move the weights off their near-identity start, so that an unchanged output means something
+    rng = np.random.default_rng(0)
+    g.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype) for w in g.get_weights()])
+    x = rng.random((3, 14, 14, 1)).astype(np.float32)
+    grown = deepened(g, 2)
+    assert generator_settings(grown) == {**generator_settings(g), "num_blocks": 3}
+    np.testing.assert_allclose(grown(x).numpy(), g(x).numpy(), atol=1e-5)
+    # the kept layers keep their weights (conv_trunk's kernel is rescaled), the new RRDBs are live
+    np.testing.assert_array_equal(grown.get_layer("rrdb1_rdb2_conv3").kernel.numpy(),
+                                  g.get_layer("rrdb1_rdb2_conv3").kernel.numpy())
+    assert np.abs(grown.get_layer("rrdb3_rdb1_conv1").kernel.numpy()).max() > 0
+    assert not np.any(grown.get_layer("rrdb3_rdb1_conv5").kernel.numpy())
+    with pytest.raises(ValueError, match="at least 1"):
+        deepened(g, 0)
 
 
 def test_interpolation_endpoints_and_midpoint():

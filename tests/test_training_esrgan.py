@@ -168,13 +168,20 @@ def test_bfloat16_training_saves_float32_generators(tmp_path, mnist_ready, recog
         train_sr(_tiny_config(tmp_path, recognizer_file, scale=2))
 
 
-def test_back_projection_fine_tuning_and_its_limits(tmp_path, mnist_ready, recognizer_file):
+def test_back_projection_and_growth_fine_tuning_and_their_limits(tmp_path, mnist_ready, recognizer_file):
     start_path = tmp_path / "start.keras"
     build_generator(2, nf=8, gc=8, num_blocks=1).save(start_path)
     tuned = train_sr(_tiny_config(tmp_path, recognizer_file, stage="psnr", scale=2, init_generator=str(start_path),
                                   back_projection=True, bfloat16=True))["psnr"]
     g = keras.saving.load_model(tuned, safe_mode=True)
     assert g.get_layer("sr_image").__class__.__name__ == "BackProjection" and g.get_layer("sr_raw")
+    grown = train_sr(_tiny_config(tmp_path, recognizer_file, stage="psnr", scale=2, init_generator=str(tuned),
+                                  grow_blocks=1, out_dir=str(tmp_path / "grown")))["psnr"]
+    deeper = keras.saving.load_model(grown, safe_mode=True)
+    assert deeper.get_layer("rrdb2_add") and deeper.get_layer("sr_image").__class__.__name__ == "BackProjection"
+    assert np.any(deeper.get_layer("rrdb2_rdb3_conv5").kernel.numpy())  # trained off its zero start
+    with pytest.raises(ValueError, match="--grow-blocks needs --init-generator"):
+        train_sr(_tiny_config(tmp_path, recognizer_file, stage="psnr", grow_blocks=1, out_dir=str(tmp_path / "g")))
     with pytest.raises(ValueError, match="area downsampling"):
         train_sr(_tiny_config(tmp_path, recognizer_file, back_projection=True, blur_sigma=1.0,
                               out_dir=str(tmp_path / "blurred")))

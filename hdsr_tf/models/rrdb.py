@@ -109,6 +109,31 @@ def with_back_projection(generator: keras.Model) -> keras.Model:
     return projected
 
 
+def deepened(generator: keras.Model, extra_blocks: int) -> keras.Model:
+    """``generator`` with ``extra_blocks`` more RRDBs at the end of its trunk, computing the same function.
+
+    Growing a trained generator keeps what it learned, so the deeper one starts at
+    the smaller one's PSNR instead of from scratch. Each new dense block's last conv
+    starts at zero, which makes the block the identity and each new RRDB a
+    multiplication by 1 + RESIDUAL_SCALE; ``conv_trunk``'s kernel is divided by that
+    factor per block to undo it. The first step then moves those zero convs off zero
+    (ReZero's and zero-init-residual's device).
+    """
+    if extra_blocks < 1:
+        raise ValueError(f"extra_blocks must be at least 1, not {extra_blocks}")
+    settings = generator_settings(generator)
+    grown = build_generator(**{**settings, "num_blocks": settings["num_blocks"] + extra_blocks}, name=generator.name)
+    old = {layer.name: layer for layer in generator.layers}
+    for layer in grown.layers:
+        if layer.name in old:
+            layer.set_weights(old[layer.name].get_weights())
+        elif layer.name.endswith("_conv5"):
+            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    kernel, bias = grown.get_layer("conv_trunk").get_weights()
+    grown.get_layer("conv_trunk").set_weights([kernel / (1 + RESIDUAL_SCALE) ** extra_blocks, bias])
+    return grown
+
+
 def interpolate_generators(psnr_gen: keras.Model, gan_gen: keras.Model, alpha: float) -> keras.Model:
     """ESRGAN's network interpolation: weights (1 - alpha) * PSNR + alpha * GAN.
 

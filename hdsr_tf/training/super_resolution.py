@@ -28,7 +28,7 @@ from hdsr_tf.models import load_model
 from hdsr_tf.models.discriminator import build_discriminator
 from hdsr_tf.models.hybrid import generator_scale
 from hdsr_tf.models.precision import with_dtype_policy
-from hdsr_tf.models.rrdb import build_generator, with_back_projection
+from hdsr_tf.models.rrdb import build_generator, deepened, with_back_projection
 from hdsr_tf.training import run_dir
 from hdsr_tf.training.callbacks import NaNGuard, ResumeCheckpoint, SampleGrid, save_model_atomic
 from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
@@ -54,6 +54,8 @@ def validate(config: GANConfig) -> None:
             raise FileNotFoundError(f"--init-generator {config.init_generator} not found")
         if config.stage == "gan":
             raise ValueError("--init-generator seeds the PSNR stage; the GAN stage starts from psnr/generator.keras")
+    if config.grow_blocks < 0 or (config.grow_blocks and not config.init_generator):
+        raise ValueError("--grow-blocks needs --init-generator and a count of 1 or more")
     if config.dataset in ("dida", "combined"):
         from hdsr_tf.data.dida import list_files
 
@@ -111,9 +113,12 @@ def _stage(config: GANConfig, run: Path, stage: str, strategy, train, val, sampl
         else:
             if config.init_generator:
                 generator = load_model(config.init_generator)
-                if generator_scale(generator) != config.scale:
-                    raise ValueError(f"--init-generator {config.init_generator} is a {generator_scale(generator)}x "
+                init_scale = generator_scale(generator)
+                if init_scale != config.scale:
+                    raise ValueError(f"--init-generator {config.init_generator} is a {init_scale}x "
                                      f"generator, but --scale is {config.scale}")
+                if config.grow_blocks:
+                    generator = deepened(generator, config.grow_blocks)
                 if config.back_projection:
                     generator = with_back_projection(generator)
             else:
