@@ -1,7 +1,8 @@
-"""What every script shares: quiet TensorFlow logs and clear errors instead of tracebacks."""
+"""What every script shares: quiet TensorFlow logs, --help with defaults, clear errors instead of tracebacks."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import warnings
@@ -14,15 +15,21 @@ from hdsr_tf.errors import HdsrError, TrainingStopped  # noqa: E402
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The script's docstring as written, and every option's default in its help line."""
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(description=doc, formatter_class=HelpFormatter)
+
+
 def parse_config(cls, doc: str):
     """--help from the script's docstring, one flag per field of the job's config dataclass."""
-    import argparse
-
     from hdsr_tf.config import add_arguments, from_args
 
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser, cls)
-    return from_args(cls, parser.parse_args())
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p, cls)  # each field's help already names its default
+    return from_args(cls, p.parse_args())
 
 
 def fail(message: str, code: int = 2):

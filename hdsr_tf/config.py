@@ -2,8 +2,9 @@
 
 Scripts turn every field into a command-line flag (``--batch-size``) with
 :func:`add_arguments` and read them back with :func:`from_args`, so a default
-is never written twice. A YAML/JSON file given with ``--config`` sets fields
-too; flags given explicitly win over it.
+is never written twice. A JSON file given with ``--config`` sets fields too
+(every shipped model has one); flags given explicitly win over it. What a
+setting was measured to do is in benchmarks/NOTES.md, not here.
 """
 
 from __future__ import annotations
@@ -15,76 +16,73 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
 
 def _help(text: str, **kw):
     return field(metadata={"help": text}, **kw)
 
 
 @dataclass
-class CNNConfig:
+class RunSettings:
+    """What every training job has: where it writes, how it is seeded, computed and distributed."""
+
+    seed: int = _help("seed for the split, shuffles, augmentation, degradation and initial weights", default=0)
+    limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
+    precision: str = _help("compute dtype policy while training: float32, mixed_bfloat16 (fast on CPUs with "
+                           "AVX512-BF16/AMX) or mixed_float16 (GPUs); weights and saved models stay float32",
+                           default="float32")
+    strategy: str = _help("default, mirrored or multiworker (reads TF_CONFIG)", default="default")
+    restart: bool = _help("discard the run directory's checkpoints and outputs and start over", default=False)
+
+
+@dataclass
+class CNNConfig(RunSettings):
     dataset: str = _help("mnist, dida or combined", default="mnist")
     dida_dir: str = _help("DIDA-style folder <root>/<0-9>/<images> (for dida/combined)", default="")
-    seed: int = _help("seed for the split, shuffles, augmentation and initial weights", default=0)
     optimizer: str = _help("adam or sgd (SGD uses momentum and Nesterov)", default="adam")
     learning_rate: float = _help("peak learning rate", default=3e-3)
-    schedule: str = _help("cosine (one warm-up epoch, then cosine decay), step or constant",
-                          default="cosine")
+    schedule: str = _help("cosine (one warm-up epoch, then cosine decay), step or constant", default="cosine")
     momentum: float = _help("SGD momentum", default=0.9)
     nesterov: bool = _help("SGD with Nesterov momentum", default=True)
     batch_size: int = _help("global batch size", default=128)
     epochs: int = _help("maximum number of epochs", default=15)
     early_stopping_monitor: str = _help("metric watched by early stopping", default="val_loss")
-    early_stopping_patience: int = _help("epochs without improvement before stopping (0 = off)",
-                                         default=5)
+    early_stopping_patience: int = _help("epochs without improvement before stopping (0 = off)", default=5)
     restore_best_weights: bool = _help("end with the best epoch's weights", default=True)
     augment: bool = _help("random rotation, shift and zoom while training", default=True)
     dropout: float = _help("dropout before the classifier", default=0.3)
     lr_scale: int = _help("0: full-resolution digits. 2 or 4: train the direct low-res rival on digits "
                           "area-downsampled by this factor", default=0)
-    limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
-    mixed_precision: bool = _help("Keras mixed_float16 policy (outputs and losses stay float32); for GPUs",
-                                  default=False)
-    out_dir: str = _help("run directory (config, logs, checkpoints, model, report)",
-                         default="runs/cnn")
-    strategy: str = _help("default, mirrored or multiworker (reads TF_CONFIG)", default="default")
-    restart: bool = _help("discard the run directory's checkpoint and start over", default=False)
+    out_dir: str = _help("run directory (config, logs, checkpoints, model, report)", default="runs/cnn")
 
 
 @dataclass
-class GANConfig:
+class GANConfig(RunSettings):
     stage: str = _help("psnr, gan or both (psnr first, then gan from its weights)", default="both")
     scale: int = _help("super-resolution factor: 2 or 4", default=4)
     dataset: str = _help("mnist, dida or combined", default="mnist")
     dida_dir: str = _help("DIDA-style folder <root>/<0-9>/<images>", default="")
-    seed: int = _help("seed for the split, degradation, shuffles and weights", default=0)
-    nf: int = _help("generator feature channels (64 with --gc 32 measured +0.49 dB at 4x for 2.9x slower "
-                    "inference; see benchmarks/NOTES.md)", default=32)
+    nf: int = _help("generator feature channels", default=32)
     gc: int = _help("generator dense-block growth channels", default=16)
     num_blocks: int = _help("number of RRDB blocks", default=3)
     global_skip: bool = _help("add a bicubic upscaling of the input to the generator's output", default=True)
-    back_projection: bool = _help("end the generator with a back-projection layer that makes its output agree "
-                                  "exactly with the LR input (area downsampling only; see "
-                                  "hdsr_tf/models/consistency.py)", default=False)
+    back_projection: bool = _help("end the generator with a layer that makes its output agree exactly with the "
+                                  "LR input (area downsampling only)", default=False)
     init_generator: str = _help("start the PSNR stage from this generator .keras instead of random weights "
-                                "(fine-tuning; --nf/--gc/--num-blocks/--scale are then taken from it, see also "
-                                "--grow-blocks)", default="")
-    grow_blocks: int = _help("add this many RRDBs to --init-generator's trunk, started so that its output is "
-                             "unchanged: a deeper generator that keeps what the smaller one learned", default=0)
+                                "(fine-tuning); its architecture must match --scale/--nf/--gc/--num-blocks",
+                                default="")
     d_filters: int = _help("discriminator base filters", default=32)
-    bfloat16: bool = _help("train the generator in Keras' mixed_bfloat16 policy: up to 2x faster on CPUs with "
-                           "AVX512-BF16 (1.0-2.0x measured, benchmarks/NOTES.md), slower without it; weights and "
-                           "the saved generator stay float32", default=False)
     batch_size: int = _help("global batch size", default=64)
-    psnr_epochs: int = _help("epochs of the PSNR (L1) stage", default=16)
+    psnr_epochs: int = _help("epochs of the PSNR stage", default=16)
     gan_epochs: int = _help("epochs of the GAN stage", default=3)
-    psnr_lr: float = _help("Adam learning rate of the PSNR stage (ESRGAN: 2e-4; see benchmarks)", default=1e-3)
+    psnr_lr: float = _help("Adam learning rate of the PSNR stage", default=1e-3)
     gan_lr: float = _help("Adam learning rate of the GAN stage (both nets)", default=1e-4)
     pixel_loss: str = _help("PSNR stage pixel loss: l1 (ESRGAN) or psnr (log10 of each image's MSE)",
                             default="l1")
-    ssim_weight: float = _help("PSNR stage: add this weight times (1 - SSIM) to the pixel loss (0 = none)",
+    ssim_weight: float = _help("PSNR stage: add this weight times (1 - SSIM, 7x7 window) to the pixel loss",
                                default=0.0)
-    lr_decay_epochs: int = _help("halve the learning rate every this many epochs (0 = never)",
-                                 default=6)
+    lr_decay_epochs: int = _help("halve the learning rate every this many epochs (0 = never)", default=6)
     perceptual: str = _help("feature network: recognizer or vgg19", default="recognizer")
     recognizer: str = _help("recognizer .keras file for the perceptual loss",
                             default="saved_models/cnn/recognizer.keras")
@@ -92,71 +90,45 @@ class GANConfig:
     perceptual_weight: float = _help("weight of the perceptual loss", default=1.0)
     gan_weight: float = _help("weight of the RaGAN generator loss", default=5e-3)
     l1_weight: float = _help("weight of the L1 pixel loss in the GAN stage", default=1e-2)
-    recognition_weight: float = _help("GAN stage: add this weight times the distillation from --recognizer "
-                                      "reading HR to it reading SR (0 = none, as ESRGAN; 1.0 measured no better on "
-                                      "validation, see benchmarks/NOTES.md)", default=0.0)
-    recognition_temperature: float = _help("temperature of that distillation", default=1.0)
     degradation: str = _help("downsampling: area or bicubic", default="area")
     blur_sigma: float = _help("max Gaussian blur sigma before downsampling (0 = none)", default=0.0)
-    noise_sigma: float = _help("max Gaussian noise sigma after downsampling (0 = none)",
-                               default=0.0)
+    noise_sigma: float = _help("max Gaussian noise sigma after downsampling (0 = none)", default=0.0)
     shift_augment: int = _help("shift each training HR digit by up to this many whole pixels, fresh every "
                                "epoch, before degrading it (0 = fixed pairs)", default=0)
-    limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
     out_dir: str = _help("run directory", default="runs/esrgan_x4")
-    strategy: str = _help("default, mirrored or multiworker (reads TF_CONFIG)", default="default")
-    restart: bool = _help("discard the run directory's checkpoints and start over", default=False)
 
 
 @dataclass
-class HybridConfig:
+class HybridConfig(RunSettings):
     generator: str = _help("generator .keras to fine-tune", default="saved_models/esrgan_x4/generator_gan.keras")
     recognizer: str = _help("recognizer .keras", default="saved_models/cnn/recognizer.keras")
     mode: str = _help("what learns from the task loss: generator (recognizer frozen), recognizer "
-                      "(on a mix of HR and SR digits, generator frozen) or both (best, measured)",
-                      default="both")
-    task_weight: float = _help("weight of the recognizer's cross-entropy on SR digits (1.0 beat 0.1, measured)",
-                               default=1.0)
+                      "(on a mix of HR and SR digits, generator frozen) or both", default="both")
+    task_weight: float = _help("weight of the recognizer's cross-entropy on SR digits", default=1.0)
     l1_weight: float = _help("weight of the L1 pixel loss on SR digits", default=1.0)
     hr_weight: float = _help("weight of the cross-entropy on HR digits (recognizer modes)", default=1.0)
     distill_weight: float = _help("weight of distillation from a frozen copy of --recognizer reading the HR "
                                   "digit (0 = none)", default=1.0)
     temperature: float = _help("distillation temperature", default=4.0)
     learning_rate: float = _help("Adam learning rate (cosine decay)", default=1e-4)
-    ema_momentum: float = _help("keep an exponential moving average of the weights with this momentum and end "
-                                "on it (Polyak averaging; 0 = end on the last weights; 0.999 measured no better "
-                                "than cosine decay alone)", default=0.0)
     batch_size: int = _help("global batch size", default=64)
-    epochs: int = _help("epochs (4 and 8 measured equal)", default=4)
+    epochs: int = _help("epochs", default=4)
     shift_augment: int = _help("shift each training HR digit by up to this many whole pixels, fresh every "
-                               "epoch, before degrading it (0 = fixed pairs; 1 beat 3 on two seeds, measured)",
-                               default=1)
-    seed: int = _help("seed for the split, degradation and shuffles", default=0)
-    limit: int = _help("use only the first N digits of each split (0 = all); for quick runs", default=0)
+                               "epoch, before degrading it (0 = fixed pairs)", default=1)
     out_dir: str = _help("run directory", default="runs/hybrid")
-    strategy: str = _help("default, mirrored or multiworker (reads TF_CONFIG)", default="default")
-    restart: bool = _help("discard the run directory's checkpoint and start over", default=False)
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _parse_bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, not {text!r}")
-
-
 def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
-    """One flag per field; booleans take --x / --no-x."""
+    """One flag per field; booleans take --x / --no-x. Help shows each default."""
     hints = typing.get_type_hints(cls)
-    parser.add_argument("--config", help="YAML or JSON file of settings (flags override it)")
+    parser.add_argument("--config", metavar="FILE.json", help="JSON file of settings (flags override it)")
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
-        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
+        help_text = f"{f.metadata.get('help', '')} (default: {f.default!r})"
         if kind is bool:
             parser.add_argument(_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
                                 default=None, help=help_text)
@@ -166,37 +138,28 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
 
 def from_args(cls, args: argparse.Namespace):
     """Defaults, then the --config file, then explicit flags."""
-    values = {}
-    if getattr(args, "config", None):
-        values.update(load_file(args.config))
+    values = load_file(args.config) if getattr(args, "config", None) else {}
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - known
     if unknown:
         raise ValueError(f"{args.config}: unknown settings {sorted(unknown)}")
     values.update({k: v for k, v in vars(args).items() if k in known and v is not None})
-    return cls(**values)
+    config = cls(**values)
+    if config.precision not in PRECISIONS:
+        raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, not {config.precision!r}")
+    return config
 
 
 def load_file(path: str) -> dict:
-    text = Path(path).read_text()
-    if path.endswith((".yaml", ".yml")):
-        try:
-            import yaml
-        except ImportError:
-            raise ValueError("reading YAML needs PyYAML; use a .json config instead") from None
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise ValueError(f"cannot read --config {path}: {e.strerror or e}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--config {path} is not valid JSON: {e}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a mapping of settings")
+        raise ValueError(f"{path} must hold a JSON object of settings")
     return {k.replace("-", "_"): v for k, v in data.items()}
-
-
-# What runs made before a setting existed effectively used; lets a newer version resume them.
-LEGACY_VALUES = {"shift_augment": 0, "init_generator": "", "pixel_loss": "l1", "ssim_weight": 0.0,
-                 "distill_weight": 0.0, "temperature": 4.0,
-                 "recognition_weight": 0.0, "recognition_temperature": 1.0, "ema_momentum": 0.0,
-                 "bfloat16": False, "back_projection": False, "grow_blocks": 0}
 
 
 def to_dict(config) -> dict:

@@ -8,7 +8,7 @@ Signatures (all take batches and return the same four outputs: ``probabilities``
     ``image``: float32 [B,H,W,1] in [0,1], white ink on black, any H and W.
     NaN pixels count as background, other values are clipped to [0,1].
 ``predict_image_bytes``
-    ``image_bytes``: string [B], encoded PNG, JPEG, BMP or GIF (first frame).
+    ``image_bytes``: string [B], encoded PNG, JPEG, BMP, GIF (first frame) or WEBP.
     Decoded, made gray, then *automatically*: inverted when the image border is
     bright (dark ink on light paper), and MNIST-normalized (cropped to the ink,
     fitted into 20x20, centred by centre of mass) when the image is larger

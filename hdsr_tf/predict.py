@@ -29,7 +29,7 @@ class Predictor:
                           normalize=tf.constant([normalize], tf.int32))
         except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
             first = (e.message or str(e)).strip().splitlines()[0]
-            raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF image ({first[:120]})") from None
+            raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({first[:120]})") from None
         return {"digit": int(out["digit"][0]), "confidence": float(out["confidence"][0]),
                 "sr_image": out["sr_image"][0].numpy()}
 

@@ -2,34 +2,27 @@
 """Re-evaluate a saved recognizer on the MNIST test set (or a DIDA folder): accuracy,
 per-class report (text and JSON), confusion matrix and misclassified digits."""
 
-import argparse
-
 from hdsr_tf import cli
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = cli.parser(__doc__)
     parser.add_argument("--model", default="saved_models/cnn/recognizer.keras", help="a recognizer .keras file")
-    parser.add_argument("--out", default="reports/cnn", help="where the report goes")
-    parser.add_argument("--dataset", choices=("mnist", "dida", "combined"), default="mnist")
+    parser.add_argument("--out", default="runs/evaluate_cnn", help="where the report goes")
+    parser.add_argument("--dataset", choices=("mnist", "dida", "combined"), default="mnist", help="test digits")
     parser.add_argument("--dida-dir", help="DIDA-style folder for --dataset dida/combined")
     parser.add_argument("--lr-scale", type=int, default=0, choices=(0, 2, 4),
                         help="the model reads LR digits downsampled by this factor")
     args = parser.parse_args()
 
-    import tensorflow as tf
-
-    from hdsr_tf.data.degrade import downsample
-    from hdsr_tf.data.splits import load_digits
+    from hdsr_tf.data.splits import load_digits, test_images
     from hdsr_tf.evaluation.report import write_classifier_report
     from hdsr_tf.models import load_model
 
     model = load_model(args.model)
     digits = load_digits(args.dataset, args.dida_dir)
     images, labels = digits.test
-    if args.lr_scale:
-        images = downsample(tf.constant(images, tf.float32) / 255.0, args.lr_scale, "area").numpy()
-    write_classifier_report(model, images, labels, args.out, name=f"{args.dataset} test")
+    write_classifier_report(model, test_images(images, args.lr_scale), labels, args.out, name=f"{args.dataset} test")
     print(f"report: {args.out}")
 
 

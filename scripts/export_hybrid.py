@@ -1,25 +1,23 @@
 #!/usr/bin/env python
 """Export the hybrid as a TF Serving SavedModel: <base-dir>/<version>/.
 
-The hybrid comes from --hybrid (a .keras chain, e.g. train_hybrid.py's output)
-or is built from --generator and --recognizer. The version is the next integer
-unless --version is given; the write is atomic.
+The hybrid comes from --hybrid (a .keras chain, e.g. train_hybrid.py's output;
+by default the shipped, jointly fine-tuned 4x hybrid) or is built from
+--generator and --recognizer. The version is the next free integer unless
+--version is given; the write is atomic.
 """
-
-import argparse
 
 from hdsr_tf import cli
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hybrid", default="saved_models/hybrid_keras/hybrid.keras",
-                        help="a hybrid .keras model (default: the shipped, jointly fine-tuned one)")
-    parser.add_argument("--generator", help="build the hybrid from this generator .keras instead")
+    parser = cli.parser(__doc__)
+    parser.add_argument("--hybrid", default="saved_models/hybrid_x4/hybrid.keras", help="a hybrid .keras model")
+    parser.add_argument("--generator", help="build the hybrid from this generator .keras instead of --hybrid")
     parser.add_argument("--recognizer", default="saved_models/cnn/recognizer.keras",
                         help="recognizer .keras (with --generator)")
     parser.add_argument("--base-dir", default="saved_models/hybrid", help="TF Serving model base folder")
-    parser.add_argument("--version", type=int, help="version number (default: next free integer)")
+    parser.add_argument("--version", type=int, help="version number (default: the next free integer)")
     args = parser.parse_args()
 
     from hdsr_tf.export import export_hybrid

@@ -1,19 +1,19 @@
 #!/usr/bin/env python
 """Read digits from image files with the exported hybrid SavedModel.
 
-PATH may be files or folders (searched recursively for PNG, JPEG, BMP). One
-line per image: path, digit, confidence. A file that cannot be read gets an
-error line of its own; the others are still predicted, and the exit status is
-1 if any file failed.
+PATH may be files or folders (searched recursively for PNG, JPEG, BMP, GIF and
+WEBP files; a file named explicitly is read whatever its name). One line per
+image: path, digit, confidence. A file that cannot be read gets an error line
+of its own; the others are still predicted, and the exit status is 1 if any
+file failed.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 from hdsr_tf import cli
 
-EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 CHOICE = {"auto": -1, "no": 0, "yes": 1}
 
 
@@ -26,7 +26,7 @@ def collect(paths):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     parser.add_argument("--model", default="saved_models/hybrid",
                         help="a SavedModel folder, or a folder of numbered versions (latest is used)")
@@ -34,7 +34,7 @@ def main():
                         help="dark: dark ink on light paper (inverted); light: MNIST-like; auto: from the border")
     parser.add_argument("--normalize", choices=("auto", "yes", "no"), default="auto",
                         help="MNIST-normalize (crop, fit 20x20, centre); auto: only images larger than 28 px")
-    parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format")
     parser.add_argument("--sr-dir", help="also write each super-resolved 28x28 digit here as PNG")
     args = parser.parse_args()
 

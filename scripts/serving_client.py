@@ -4,7 +4,6 @@
 Example:  python scripts/serving_client.py --url http://localhost:8501 digit.png scan.jpg
 """
 
-import argparse
 import sys
 
 from hdsr_tf import cli
@@ -13,15 +12,15 @@ from hdsr_tf import cli
 def main():
     from hdsr_tf.serving import ServingError, model_url, predict
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("images", nargs="+", help="PNG, JPEG or BMP files")
+    parser = cli.parser(__doc__)
+    parser.add_argument("images", nargs="+", help="PNG, JPEG, BMP, GIF or WEBP files")
     parser.add_argument("--url", default="http://localhost:8501", help="TF Serving REST address")
     parser.add_argument("--model", default="hybrid", help="model name on the server")
     parser.add_argument("--version", type=int, help="model version (default: the server's latest)")
     parser.add_argument("--invert", type=int, choices=(-1, 0, 1), help="-1 auto, 0 light-on-dark, 1 dark-on-light")
     parser.add_argument("--normalize", type=int, choices=(-1, 0, 1),
                         help="-1 auto, 0 no, 1 MNIST-normalize (crop, 20x20 fit, centre of mass)")
-    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the server")
     args = parser.parse_args()
     images = []
     for path in args.images:

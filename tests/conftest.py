@@ -1,10 +1,14 @@
-"""Shared test helpers: tiny data, DIDA-like folders, and running scripts as a user would."""
+"""Shared test helpers: tiny data, DIDA-like folders, running scripts as a user would,
+"save, reload in safe mode, same output", and "kill mid-epoch, rerun, finish"."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,43 @@ def run_script(script: str, *args, env=None, timeout=600, check=False) -> subpro
     if check and proc.returncode != 0:
         raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def assert_reloads_the_same(model, x, tmp_path: Path, atol: float = 1e-6):
+    """Calls ``model`` on ``x``, saves it, reloads it with Keras' safe_mode on and checks the same output;
+    returns the reloaded model."""
+    import keras
+
+    before = model(x)
+    path = tmp_path / f"{model.name}.keras"
+    model.save(path)
+    again = keras.saving.load_model(path, safe_mode=True)
+    after = again(x)
+    flat = (lambda out: [out[k] for k in sorted(out)]) if isinstance(before, dict) else (lambda out: [out])
+    for a, b in zip(flat(after), flat(before)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol)
+    return again
+
+
+def kill_mid_run_then_resume(args: list, state: Path, total_epochs: int, env=None) -> tuple[int, str]:
+    """Starts a training script, SIGKILLs it once its first epoch is checkpointed (``state`` holds
+    ``{"epoch": N}``), reruns the same command to the end; returns (epochs done at the kill, rerun's stdout)."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    command = [sys.executable, str(ROOT / "scripts" / args[0]), *map(str, args[1:])]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full_env, cwd=ROOT)
+    deadline = time.time() + 300
+    while not state.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(0.5)  # into the next epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(state.read_text())["epoch"]
+    assert 1 <= done < total_epochs, f"the kill came after epoch {done} of {total_epochs}"
+    result = subprocess.run(command, capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"after epoch {done}" in result.stdout
+    assert json.loads(state.read_text())["epoch"] == total_epochs
+    return done, result.stdout
 
 
 def draw_digit(digit: int, size: tuple[int, int], ink=(20, 20, 20), paper=(235, 230, 220)) -> np.ndarray:

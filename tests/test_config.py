@@ -2,8 +2,11 @@ import argparse
 import json
 
 import pytest
+from conftest import run_script
 
-from hdsr_tf.config import CNNConfig, GANConfig, add_arguments, from_args
+from hdsr_tf.config import CNNConfig, GANConfig, HybridConfig, add_arguments, from_args, to_dict
+from hdsr_tf.errors import RunDirError
+from hdsr_tf.training.resume import open_run_dir
 
 
 def _parse(cls, argv):
@@ -25,26 +28,40 @@ def test_config_file_then_flags_win(tmp_path):
     assert (c.scale, c.psnr_epochs, c.nf) == (2, 3, 8)
 
 
-def test_unknown_setting_in_file_is_refused(tmp_path):
+@pytest.mark.parametrize("content,message", [('{"epochz": 3}', "unknown settings"), ("scale: 2", "not valid JSON"),
+                                             ("[1, 2]", "JSON object")])
+def test_a_bad_config_file_is_refused_in_one_line(tmp_path, content, message):
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"epochz": 3}))
-    with pytest.raises(ValueError, match="unknown settings"):
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
         _parse(CNNConfig, ["--config", str(path)])
 
 
-def test_runs_saved_before_a_setting_existed_still_resume(tmp_path):
-    import json
+def test_precision_must_be_a_known_policy():
+    with pytest.raises(ValueError, match="--precision must be one of"):
+        _parse(HybridConfig, ["--precision", "bfloat16"])
 
-    import pytest
 
-    from hdsr_tf.config import GANConfig, to_dict
-    from hdsr_tf.errors import RunDirError
-    from hdsr_tf.training import run_dir
-
+def test_a_run_with_other_settings_is_refused_but_more_epochs_resume(tmp_path):
     config = to_dict(GANConfig(out_dir=str(tmp_path)))
-    old = {k: v for k, v in config.items() if k not in ("shift_augment", "pixel_loss")}
-    (tmp_path / "config.json").write_text(json.dumps(old))
-    assert run_dir.prepare(tmp_path, config) == tmp_path  # missing settings meant "off" / "l1"
-    (tmp_path / "config.json").write_text(json.dumps(old))
+    assert open_run_dir(tmp_path, config) == tmp_path
+    assert open_run_dir(tmp_path, {**config, "psnr_epochs": 30}) == tmp_path
     with pytest.raises(RunDirError, match="shift_augment: 0 -> 3"):
-        run_dir.prepare(tmp_path, {**config, "shift_augment": 3})
+        open_run_dir(tmp_path, {**config, "shift_augment": 3})
+
+
+@pytest.mark.parametrize("script", ["train_cnn.py", "train_gan.py", "train_hybrid.py", "export_hybrid.py",
+                                    "predict.py", "serving_client.py", "evaluate.py", "evaluate_cnn.py",
+                                    "evaluate_sr.py", "compare.py"])
+def test_every_script_help_shows_defaults(script):
+    proc = run_script(script, "--help", timeout=120)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    assert "default" in proc.stdout and "Traceback" not in proc.stderr
+    for removed in ("--grow-blocks", "--recognition-weight", "--ema-momentum", "--bfloat16", "--mixed-precision"):
+        assert removed not in proc.stdout
+
+
+def test_train_hybrid_help_names_one_default_mode():
+    proc = run_script("train_hybrid.py", "--help", timeout=120)
+    assert "--mode both (default)" in proc.stdout and "(default: 'both')" in proc.stdout
+    assert "generator (default)" not in proc.stdout

@@ -1,9 +1,9 @@
-import keras
 import numpy as np
 import pytest
+from conftest import assert_reloads_the_same
 
 from hdsr_tf.models.cnn import build_recognizer
-from hdsr_tf.models.hybrid import build_bicubic_baseline, build_hybrid
+from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.models.rrdb import build_generator
 
 
@@ -35,16 +35,10 @@ def test_nan_pixels_count_as_background(hybrid):
 
 def test_hybrid_reloads_in_safe_mode(hybrid, tmp_path):
     x = np.random.default_rng(2).random((2, 7, 7, 1)).astype(np.float32)
-    hybrid.save(tmp_path / "h.keras")
-    again = keras.saving.load_model(tmp_path / "h.keras", safe_mode=True)
-    np.testing.assert_allclose(again(x)["probabilities"].numpy(), hybrid(x)["probabilities"].numpy(), atol=1e-6)
+    assert_reloads_the_same(hybrid, x, tmp_path)
 
 
-def test_bicubic_baseline_uses_the_same_recognizer():
-    rec = build_recognizer()
-    base = build_bicubic_baseline(rec, 7)
-    x = np.random.default_rng(3).random((2, 7, 7, 1)).astype(np.float32)
-    import tensorflow as tf
-
-    expected = rec(np.clip(tf.image.resize(x, [28, 28], method="bicubic").numpy(), 0, 1))
-    np.testing.assert_allclose(base(x).numpy(), expected.numpy(), atol=1e-5)
+@pytest.mark.parametrize("scale,lr_size", [(2, 14), (4, 7)])
+def test_hybrid_resizes_to_its_generators_lr_size(scale, lr_size):
+    model = build_hybrid(build_generator(scale, nf=8, gc=8, num_blocks=1), build_recognizer())
+    assert model.get_layer("to_lr_size").size == lr_size

@@ -1,9 +1,15 @@
-import keras
 import numpy as np
 import pytest
+from conftest import assert_reloads_the_same
 
 from hdsr_tf.models.discriminator import build_discriminator
-from hdsr_tf.models.rrdb import build_generator, deepened, generator_settings, interpolate_generators
+from hdsr_tf.models.rrdb import (
+    build_generator,
+    generator_scale,
+    generator_settings,
+    interpolate_generators,
+    with_back_projection,
+)
 
 
 @pytest.mark.parametrize("scale,lr,hr", [(2, 14, 28), (4, 7, 28)])
@@ -28,30 +34,25 @@ def test_generator_structure_follows_esrgan():
 
 
 def test_generator_reloads_in_safe_mode(tmp_path):
-    g = build_generator(4, nf=8, gc=8, num_blocks=1)
     x = np.random.default_rng(0).random((2, 7, 7, 1)).astype(np.float32)
-    g.save(tmp_path / "g.keras")
-    again = keras.saving.load_model(tmp_path / "g.keras", safe_mode=True)
-    np.testing.assert_allclose(again(x).numpy(), g(x).numpy(), atol=1e-5)
+    assert_reloads_the_same(build_generator(4, nf=8, gc=8, num_blocks=1), x, tmp_path, atol=1e-5)
 
 
-@pytest.mark.parametrize("back_projection", [False, True])
-def test_deepened_generator_starts_as_the_same_function(back_projection):
-    g = build_generator(2, nf=8, gc=4, num_blocks=1, back_projection=back_projection)
-    # move the weights off their near-identity start, so that an unchanged output means something
-    rng = np.random.default_rng(0)
-    g.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype) for w in g.get_weights()])
-    x = rng.random((3, 14, 14, 1)).astype(np.float32)
-    grown = deepened(g, 2)
-    assert generator_settings(grown) == {**generator_settings(g), "num_blocks": 3}
-    np.testing.assert_allclose(grown(x).numpy(), g(x).numpy(), atol=1e-5)
-    # the kept layers keep their weights (conv_trunk's kernel is rescaled), the new RRDBs are live
-    np.testing.assert_array_equal(grown.get_layer("rrdb1_rdb2_conv3").kernel.numpy(),
-                                  g.get_layer("rrdb1_rdb2_conv3").kernel.numpy())
-    assert np.abs(grown.get_layer("rrdb3_rdb1_conv1").kernel.numpy()).max() > 0
-    assert not np.any(grown.get_layer("rrdb3_rdb1_conv5").kernel.numpy())
-    with pytest.raises(ValueError, match="at least 1"):
-        deepened(g, 0)
+@pytest.mark.parametrize("settings", [dict(scale=2, nf=8, gc=4, num_blocks=2, global_skip=False, back_projection=False),
+                                      dict(scale=4, nf=16, gc=8, num_blocks=1, global_skip=True, back_projection=True)])
+def test_settings_and_scale_are_read_back_from_the_layers(settings):
+    g = build_generator(**settings)
+    assert generator_settings(g) == settings and generator_scale(g) == settings["scale"]
+
+
+def test_back_projection_is_added_with_the_same_weights():
+    g = build_generator(2, nf=8, gc=4, num_blocks=1)
+    projected = with_back_projection(g)
+    assert generator_settings(projected) == {**generator_settings(g), "back_projection": True}
+    for a, b in zip(g.get_weights(), projected.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert projected.get_layer("sr_image").__class__.__name__ == "BackProjection"
+    assert with_back_projection(projected) is projected
 
 
 def test_interpolation_endpoints_and_midpoint():
@@ -63,8 +64,10 @@ def test_interpolation_endpoints_and_midpoint():
             np.testing.assert_allclose(w, e, atol=1e-7)
     half = interpolate_generators(a, b, 0.5).get_weights()[0]
     np.testing.assert_allclose(half, (a.get_weights()[0] + b.get_weights()[0]) / 2, atol=1e-7)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="alpha"):
         interpolate_generators(a, b, 1.5)
+    with pytest.raises(ValueError, match="one architecture"):
+        interpolate_generators(a, build_generator(4, nf=8, gc=8, num_blocks=2), 0.5)
 
 
 def test_discriminator_outputs_logits():

@@ -7,7 +7,6 @@ import tensorflow as tf
 from hdsr_tf.models.cnn import build_recognizer
 from hdsr_tf.training.losses import (
     PerceptualLoss,
-    RecognitionLoss,
     build_perceptual_loss,
     l1_per_example,
     psnr_loss_per_example,
@@ -95,17 +94,3 @@ def test_psnr_loss_is_minus_a_tenth_of_tf_image_psnr():
                                            tf.float32), 0.0, 1.0)
     np.testing.assert_allclose(psnr_loss_per_example(sr, hr).numpy(),
                                -tf.image.psnr(sr, hr, max_val=1.0).numpy() / 10, rtol=1e-4)
-
-
-def test_recognition_loss_zero_for_identical_and_trains_only_the_input():
-    recognizer = build_recognizer()
-    loss = RecognitionLoss(recognizer)
-    x = tf.random.stateless_uniform([3, 28, 28, 1], [0, 1])
-    y = tf.random.stateless_uniform([3, 28, 28, 1], [0, 2])
-    np.testing.assert_allclose(loss(x, x).numpy(), 0.0, atol=1e-5)
-    with tf.GradientTape() as tape:
-        tape.watch(y)
-        value = loss(y, x)
-    assert np.all(value.numpy() > 0)
-    assert float(tf.reduce_sum(tf.abs(tape.gradient(value, y)))) > 0
-    assert recognizer.trainable is False and not recognizer.trainable_weights

@@ -40,7 +40,7 @@ def downsample(hr: tf.Tensor, scale: int, method: str = "area") -> tf.Tensor:
     return tf.image.resize(hr, size, method=method, antialias=True)
 
 
-def _gaussian_blur(image: tf.Tensor, sigma: tf.Tensor, radius: int = 3) -> tf.Tensor:
+def gaussian_blur(image: tf.Tensor, sigma: tf.Tensor, radius: int = 3) -> tf.Tensor:
     """Separable Gaussian blur of one [H,W,1] image; sigma 0 leaves it unchanged."""
     x = tf.range(-radius, radius + 1, dtype=tf.float32)
     kernel = tf.exp(-0.5 * tf.square(x / tf.maximum(sigma, 1e-3)))
@@ -57,7 +57,7 @@ def degrade(hr: tf.Tensor, index: tf.Tensor, config: Degradation, seed: int) -> 
     image = hr
     if config.blur_sigma[1] > 0:
         sigma = tf.random.stateless_uniform([], key, *config.blur_sigma)
-        image = _gaussian_blur(image, sigma)
+        image = gaussian_blur(image, sigma)
     lr = downsample(image, config.scale, config.method)
     if config.noise_sigma[1] > 0:
         k1, k2 = tf.unstack(tf.random.experimental.stateless_split(key, 2))

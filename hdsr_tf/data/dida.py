@@ -79,8 +79,3 @@ def load_arrays(root: str | Path, invert: bool = True, verbose: bool = True):
         raise DatasetFolderError(f"no readable images in {root}")
     return np.stack(images), np.asarray(labels, np.int64)
 
-
-def load(root: str | Path, invert: bool = True) -> tf.data.Dataset:
-    """tf.data of (uint8 [28,28,1], int64 label), like :func:`hdsr_tf.data.mnist.load`."""
-    images, labels = load_arrays(root, invert)
-    return tf.data.Dataset.from_tensor_slices((images, labels))

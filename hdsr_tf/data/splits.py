@@ -56,12 +56,19 @@ def dida_digits(root, seed: int = 0) -> Digits:
     return Digits(*(_take(arrays, p) for p in parts))
 
 
+def check_dataset(dataset: str, dida_dir=None) -> None:
+    """Fails with a clear message, before anything loads, on a bad --dataset or --dida-dir."""
+    if dataset not in DATASETS:
+        raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
+    if dataset in ("dida", "combined"):
+        if not dida_dir:
+            raise ValueError(f"--dataset {dataset} needs --dida-dir")
+        dida.list_files(dida_dir)  # a missing, empty or misnamed folder
+
+
 def load_digits(dataset: str = "mnist", dida_dir=None, seed: int = 0, data_dir=None) -> Digits:
     """The splits for ``dataset`` in DATASETS; 'combined' concatenates MNIST and DIDA per split."""
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}, not {dataset!r}")
-    if dataset in ("dida", "combined") and not dida_dir:
-        raise ValueError(f"--dataset {dataset} needs --dida-dir")
+    check_dataset(dataset, dida_dir)
     if dataset == "mnist":
         return mnist_digits(seed, data_dir=data_dir)
     if dataset == "dida":
@@ -72,3 +79,13 @@ def load_digits(dataset: str = "mnist", dida_dir=None, seed: int = 0, data_dir=N
         return np.concatenate([x[0], y[0]]), np.concatenate([x[1], y[1]])
 
     return Digits(cat(a.train, b.train), cat(a.val, b.val), cat(a.test, b.test))
+
+
+def test_images(images: np.ndarray, lr_scale: int = 0) -> np.ndarray:
+    """Test digits as a model trained with ``lr_scale`` reads them: uint8 28x28, or float32
+    area-downsampled by 2 or 4 (the direct low-resolution rival's input)."""
+    if not lr_scale:
+        return images
+    from hdsr_tf.data.degrade import downsample
+
+    return downsample(images.astype(np.float32) / 255.0, lr_scale, "area").numpy()

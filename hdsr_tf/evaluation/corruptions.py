@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
-from hdsr_tf.data.degrade import _gaussian_blur
+from hdsr_tf.data import degrade
 
 CORRUPTIONS = {
     "gaussian_noise": [0.1, 0.2, 0.3, 0.4, 0.5],  # sigma, in [0,1] units
@@ -35,7 +35,7 @@ def gaussian_noise(images, sigma, seed=0):
 
 def gaussian_blur(images, sigma, seed=0):
     x = tf.constant(_float(images))
-    return tf.map_fn(lambda im: _gaussian_blur(im, tf.constant(float(sigma))), x).numpy()
+    return tf.map_fn(lambda im: degrade.gaussian_blur(im, tf.constant(float(sigma))), x).numpy()
 
 
 def rotation(images, max_degrees, seed=0):

@@ -20,8 +20,8 @@ import tensorflow as tf
 
 from hdsr_tf.evaluation import sr_report as sr
 from hdsr_tf.export import latest_version
+from hdsr_tf.io import write_json
 from hdsr_tf.models import load_model
-from hdsr_tf.training.run_dir import write_json
 
 
 @dataclass

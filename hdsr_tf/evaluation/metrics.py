@@ -1,13 +1,13 @@
-"""Classification reports and image-quality metrics.
+"""Classification reports, and predictions over whole arrays.
 
 The classification report is scikit-learn's, so our numbers mean exactly what
-the field means by them; PSNR/SSIM are tf.image's on [0,1] images.
+the field means by them. Image-quality metrics (PSNR/SSIM) are in
+:mod:`hdsr_tf.metrics`, which training uses too.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 from sklearn.metrics import classification_report, confusion_matrix
 
 CLASS_NAMES = [str(d) for d in range(10)]
@@ -49,15 +49,3 @@ def predict_labels(model, images: np.ndarray, batch_size: int = 1024) -> tuple[n
     probs = np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
     return np.argmax(probs, axis=1), probs
 
-
-def psnr_ssim(sr: tf.Tensor, hr: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Per-image PSNR (dB) and SSIM of [B,H,W,1] images in [0,1].
-
-    SSIM uses a 7x7 window instead of the default 11x11: at 28x28 the default
-    window leaves only an 18x18 valid area and weights the border too lightly.
-    """
-    sr = tf.clip_by_value(tf.cast(sr, tf.float32), 0.0, 1.0)
-    hr = tf.cast(hr, tf.float32)
-    psnr = tf.image.psnr(sr, hr, max_val=1.0)
-    ssim = tf.image.ssim(sr, hr, max_val=1.0, filter_size=7)
-    return psnr, ssim

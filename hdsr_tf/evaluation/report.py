@@ -13,7 +13,7 @@ import numpy as np
 
 from hdsr_tf.evaluation import plots
 from hdsr_tf.evaluation.metrics import classification_summary, predict_labels
-from hdsr_tf.training.run_dir import write_json
+from hdsr_tf.io import write_json
 
 
 def write_classifier_report(model, images: np.ndarray, labels: np.ndarray, out_dir: str | Path,

@@ -10,7 +10,6 @@ def load_model(path: str | Path, compile: bool = False):
     import keras
 
     from hdsr_tf.models import consistency, layers  # noqa: F401  (register our custom layers)
-    from hdsr_tf.training import losses  # noqa: F401  (registers GrayToVGGInput)
 
     path = Path(path)
     if not path.is_file():

@@ -29,14 +29,13 @@ FEATURE_LAYERS = ("conv1b", "conv2b", "conv3b")  # pre-activation taps for the p
 
 
 def build_recognizer(filters: tuple[int, ...] = (32, 64, 128), dropout: float = 0.3,
-                     weight_decay: float = 0.0, name: str = "recognizer") -> keras.Model:
+                     name: str = "recognizer") -> keras.Model:
     """input ``image`` float32 [B,28,28,1] in [0,1] -> output ``probabilities`` [B,10]."""
-    reg = keras.regularizers.L2(weight_decay) if weight_decay else None
     inputs = keras.Input((28, 28, 1), name="image")
     x = inputs
     for stage, width in enumerate(filters, start=1):
         for part in "ab":
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_regularizer=reg,
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False,
                               name=f"conv{stage}{part}")(x)
             x = layers.BatchNormalization(momentum=0.9, name=f"bn{stage}{part}")(x)
             x = layers.ReLU(name=f"relu{stage}{part}")(x)
@@ -44,9 +43,7 @@ def build_recognizer(filters: tuple[int, ...] = (32, 64, 128), dropout: float = 
             x = layers.MaxPooling2D(name=f"pool{stage}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    # float32 output even under a mixed_float16 policy: softmax and the loss stay in full precision
-    outputs = layers.Dense(10, activation="softmax", kernel_regularizer=reg, dtype="float32",
-                           name="probabilities")(x)
+    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -68,7 +65,7 @@ def build_lowres_recognizer(lr_size: int = 7, widths: tuple[int, ...] = (64, 64,
             x = layers.MaxPooling2D(name="pool")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(0.3, name="dropout")(x)
-    outputs = layers.Dense(10, activation="softmax", dtype="float32", name="probabilities")(x)
+    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -12,15 +12,9 @@ import keras
 from keras import layers
 
 from hdsr_tf.models.layers import ArgMaxDigit, MaxConfidence, ResizeTo, SanitizeImage
+from hdsr_tf.models.rrdb import generator_scale
 
 HR_SIZE = 28
-
-
-def generator_scale(generator: keras.Model) -> int:
-    """The generator's upscaling factor, read from a probe through it."""
-    import numpy as np
-
-    return int(generator(np.zeros((1, 7, 7, 1), "float32")).shape[1]) // 7
 
 
 def build_hybrid(generator: keras.Model, recognizer: keras.Model, name: str = "hybrid") -> keras.Model:
@@ -39,10 +33,3 @@ def build_hybrid(generator: keras.Model, recognizer: keras.Model, name: str = "h
         "sr_image": sr,
     }
     return keras.Model(inputs, outputs, name=name)
-
-
-def build_bicubic_baseline(recognizer: keras.Model, lr_size: int, name: str = "bicubic_recognizer") -> keras.Model:
-    """The hybrid's yardstick: the same recognizer on a bicubic upscaling of the LR digit."""
-    inputs = keras.Input((lr_size, lr_size, 1), name="image")
-    x = ResizeTo(HR_SIZE, name="to_hr_size")(inputs)
-    return keras.Model(inputs, layers.Identity(name="probabilities")(recognizer(x)), name=name)

@@ -1,8 +1,8 @@
 """Small custom layers of the hybrid, registered so saved models load with safe_mode on.
 
 Each does one graph-level job a built-in layer cannot: sanitize pixels, resize
-to a size that depends on the input, and turn probabilities into the digit and
-its confidence.
+to a size that depends on the input, turn probabilities into the digit and
+its confidence, and turn a gray digit into VGG's input format.
 """
 
 from __future__ import annotations
@@ -74,3 +74,14 @@ class MaxConfidence(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[:-1]
+
+
+@keras.saving.register_keras_serializable(package="hdsr_tf")
+class GrayToVGGInput(keras.layers.Layer):
+    """[B,H,W,1] in [0,1] -> [B,H,W,3] as VGG's 'caffe' preprocessing wants (BGR, 0-255, mean removed)."""
+
+    MEAN_BGR = (103.939, 116.779, 123.68)
+
+    def call(self, x):
+        rgb = tf.repeat(x * 255.0, 3, axis=-1)
+        return rgb - tf.constant(self.MEAN_BGR, dtype=x.dtype)

@@ -89,11 +89,17 @@ def build_generator(scale: int = 4, nf: int = 32, gc: int = 16, num_blocks: int 
     return keras.Model(inputs, sr, name=name)
 
 
+def generator_scale(generator: keras.Model) -> int:
+    """The generator's upscaling factor: 2 to the number of its x2 upsampling layers (``up1``, ``up2``)."""
+    return 2 ** sum(layer.name.startswith("up") and layer.name[2:].isdigit() for layer in generator.layers)
+
+
 def generator_settings(generator: keras.Model) -> dict:
     """The :func:`build_generator` arguments that rebuild ``generator``'s architecture, read off its layers."""
     names = {layer.name for layer in generator.layers}
-    up = sum(n.startswith("up") and n[2:].isdigit() for n in names)
-    return {"scale": 2 ** up, "nf": generator.get_layer("conv_first").filters,
+    if "conv_first" not in names or "rrdb1_rdb1_conv1" not in names:
+        raise ValueError(f"{generator.name} is not an RRDB generator made by hdsr_tf (no conv_first/rrdb1 layers)")
+    return {"scale": generator_scale(generator), "nf": generator.get_layer("conv_first").filters,
             "gc": generator.get_layer("rrdb1_rdb1_conv1").filters,
             "num_blocks": sum(n.startswith("rrdb") and n.endswith("_scale") and "_rdb" not in n for n in names),
             "global_skip": "bicubic" in names, "back_projection": "sr_raw" in names}
@@ -109,31 +115,6 @@ def with_back_projection(generator: keras.Model) -> keras.Model:
     return projected
 
 
-def deepened(generator: keras.Model, extra_blocks: int) -> keras.Model:
-    """``generator`` with ``extra_blocks`` more RRDBs at the end of its trunk, computing the same function.
-
-    Growing a trained generator keeps what it learned, so the deeper one starts at
-    the smaller one's PSNR instead of from scratch. Each new dense block's last conv
-    starts at zero, which makes the block the identity and each new RRDB a
-    multiplication by 1 + RESIDUAL_SCALE; ``conv_trunk``'s kernel is divided by that
-    factor per block to undo it. The first step then moves those zero convs off zero
-    (ReZero's and zero-init-residual's device).
-    """
-    if extra_blocks < 1:
-        raise ValueError(f"extra_blocks must be at least 1, not {extra_blocks}")
-    settings = generator_settings(generator)
-    grown = build_generator(**{**settings, "num_blocks": settings["num_blocks"] + extra_blocks}, name=generator.name)
-    old = {layer.name: layer for layer in generator.layers}
-    for layer in grown.layers:
-        if layer.name in old:
-            layer.set_weights(old[layer.name].get_weights())
-        elif layer.name.endswith("_conv5"):
-            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
-    kernel, bias = grown.get_layer("conv_trunk").get_weights()
-    grown.get_layer("conv_trunk").set_weights([kernel / (1 + RESIDUAL_SCALE) ** extra_blocks, bias])
-    return grown
-
-
 def interpolate_generators(psnr_gen: keras.Model, gan_gen: keras.Model, alpha: float) -> keras.Model:
     """ESRGAN's network interpolation: weights (1 - alpha) * PSNR + alpha * GAN.
 
@@ -141,6 +122,9 @@ def interpolate_generators(psnr_gen: keras.Model, gan_gen: keras.Model, alpha: f
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], not {alpha}")
+    if generator_settings(psnr_gen) != generator_settings(gan_gen):
+        raise ValueError("network interpolation needs two generators of one architecture: "
+                         f"{generator_settings(psnr_gen)} vs {generator_settings(gan_gen)}")
     blended = keras.models.clone_model(psnr_gen)
     blended.set_weights([(1 - alpha) * p + alpha * g
                          for p, g in zip(psnr_gen.get_weights(), gan_gen.get_weights())])

@@ -30,6 +30,26 @@ def get_strategy(name: str = "default") -> tf.distribute.Strategy:
     raise ValueError(f"strategy must be one of {STRATEGIES}, not {name!r}")
 
 
+def global_batch(local: tf.Tensor) -> tf.Tensor:
+    """Sum of the local batch sizes over replicas (handles a short last batch).
+
+    Per-example losses summed and divided by this give, once the optimizer sums
+    gradients over replicas, the gradient of the global mean.
+    """
+    n = tf.cast(tf.shape(local)[0], tf.float32)
+    ctx = tf.distribute.get_replica_context()
+    return ctx.all_reduce("sum", n) if ctx is not None and ctx.num_replicas_in_sync > 1 else n
+
+
+def global_mean(x: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
+    """Mean of ``x`` over the global batch of size ``n`` (all-reduced across replicas)."""
+    total = tf.reduce_sum(x)
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        total = ctx.all_reduce("sum", total)
+    return total / n
+
+
 def prepare_fit(model, dataset, strategy: tf.distribute.Strategy) -> None:
     """Works around two Keras 3.15 bugs under MultiWorkerMirroredStrategy.
 

@@ -1,8 +1,10 @@
 """ESRGAN as a keras.Model: G and D, two optimizers, a custom train_step, fit().
 
 One class serves both stages. With ``adversarial=False`` (the PSNR stage) only
-G trains, on L1. With ``adversarial=True`` each step first updates D on the
-RaGAN loss, then G on perceptual + GAN + L1, each with its own GradientTape.
+G trains, on its pixel loss. With ``adversarial=True`` each step runs G once:
+G's loss (perceptual + RaGAN + L1) reads D on that SR batch, and D's RaGAN loss
+reads the same batch through ``stop_gradient``, as BasicSR detaches it; both
+networks are then updated, each from its own GradientTape.
 
 Distribution: every loss is computed per example and divided by the *global*
 batch size, so summing gradients over replicas (what Keras' optimizers do
@@ -17,35 +19,16 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from hdsr_tf.evaluation.metrics import psnr_ssim
+from hdsr_tf.metrics import psnr_ssim
+from hdsr_tf.training.distribute import global_batch, global_mean
 from hdsr_tf.training.losses import (
     PIXEL_LOSSES,
     PerceptualLoss,
-    RecognitionLoss,
     l1_per_example,
     ragan_d_loss,
     ragan_g_loss,
     ssim_loss_per_example,
 )
-
-
-def _replica_context():
-    return tf.distribute.get_replica_context()
-
-
-def global_batch(local: tf.Tensor) -> tf.Tensor:
-    """Sum of the local batch sizes over replicas (handles a short last batch)."""
-    n = tf.cast(tf.shape(local)[0], tf.float32)
-    ctx = _replica_context()
-    return ctx.all_reduce("sum", n) if ctx is not None and ctx.num_replicas_in_sync > 1 else n
-
-
-def _global_mean(x: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
-    total = tf.reduce_sum(x)
-    ctx = _replica_context()
-    if ctx is not None and ctx.num_replicas_in_sync > 1:
-        total = ctx.all_reduce("sum", total)
-    return total / n
 
 
 class ESRGAN(keras.Model):
@@ -65,32 +48,20 @@ class ESRGAN(keras.Model):
 
     def compile(self, g_optimizer, d_optimizer=None, perceptual_loss: PerceptualLoss | None = None,
                 perceptual_weight: float = 1.0, gan_weight: float = 5e-3, l1_weight: float = 1e-2,
-                pixel_loss: str = "l1", ssim_weight: float = 0.0,
-                recognition_loss: RecognitionLoss | None = None, recognition_weight: float = 0.0, **kwargs):
+                pixel_loss: str = "l1", ssim_weight: float = 0.0, **kwargs):
         """PSNR stage loss: ``pixel_loss`` (ESRGAN: l1; or psnr) + ``ssim_weight * (1 - SSIM)``.
 
-        GAN stage loss: ESRGAN's perceptual + GAN + L1, plus ``recognition_weight``
-        times ``recognition_loss`` when one is given (an addition of ours).
+        GAN stage loss: ESRGAN's perceptual + GAN + L1.
         """
         super().compile(**kwargs)
         if self.adversarial and (d_optimizer is None or perceptual_loss is None):
             raise ValueError("the GAN stage needs d_optimizer and perceptual_loss")
-        self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
-        self.perceptual_loss = perceptual_loss
-        self.perceptual_weight = perceptual_weight
-        self.gan_weight = gan_weight
-        self.l1_weight = l1_weight
         if pixel_loss not in PIXEL_LOSSES:
             raise ValueError(f"pixel_loss must be one of {sorted(PIXEL_LOSSES)}, not {pixel_loss!r}")
-        self.pixel_loss = PIXEL_LOSSES[pixel_loss]
-        self.ssim_weight = ssim_weight
-        if recognition_weight and (recognition_loss is None or not self.adversarial):
-            raise ValueError("recognition_weight > 0 needs a recognition_loss and the GAN stage")
-        self.recognition_loss = recognition_loss if recognition_weight else None
-        self.recognition_weight = recognition_weight
-        if self.recognition_loss is not None:
-            self.trackers["recognition"] = keras.metrics.Mean(name="recognition")
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.perceptual_loss, self.perceptual_weight = perceptual_loss, perceptual_weight
+        self.gan_weight, self.l1_weight = gan_weight, l1_weight
+        self.pixel_loss, self.ssim_weight = PIXEL_LOSSES[pixel_loss], ssim_weight
 
     @property
     def metrics(self):
@@ -106,67 +77,71 @@ class ESRGAN(keras.Model):
             self.d_optimizer.build(self.discriminator.trainable_variables)
 
     # ------------------------------------------------------------ gradients
-    def d_gradients(self, lr, hr):
-        """(per-example loss, real logits, fake logits, gradients) of one D step."""
-        sr = self.generator(lr, training=False)
-        n = global_batch(hr)
-        with tf.GradientTape() as tape:
-            real = self.discriminator(hr, training=True)
-            fake = self.discriminator(sr, training=True)
-            per_example = ragan_d_loss(real, fake, _global_mean(real, n), _global_mean(fake, n))
-            loss = tf.reduce_sum(per_example) / n
-        grads = tape.gradient(loss, self.discriminator.trainable_variables)
-        return per_example, real, fake, grads
+    def _g_terms(self, sr, hr, n):
+        """(per-example G loss, its named terms) for an SR batch."""
+        l1 = l1_per_example(sr, hr)
+        terms = {"l1": l1}
+        if not self.adversarial:
+            total = l1 if self.pixel_loss is l1_per_example else self.pixel_loss(sr, hr)
+            if self.ssim_weight:
+                total += self.ssim_weight * ssim_loss_per_example(sr, hr)
+            return total, terms
+        real = self.discriminator(hr, training=False)
+        fake = self.discriminator(sr, training=False)
+        terms["perceptual"] = self.perceptual_loss(sr, hr)
+        terms["gan"] = ragan_g_loss(real, fake, global_mean(real, n), global_mean(fake, n))
+        total = (self.perceptual_weight * terms["perceptual"] + self.gan_weight * terms["gan"]
+                 + self.l1_weight * l1)
+        return total, terms
 
-    def g_gradients(self, lr, hr):
-        """(per-example total, per-example terms, SR batch, gradients) of one G step."""
+    def gradients(self, lr, hr) -> dict:
+        """One step's losses and gradients, from a single generator forward pass.
+
+        Keys: ``sr``, ``g_loss`` (per example), ``terms``, ``g_grads``; in the GAN
+        stage also ``d_loss`` (per example), ``d_real``, ``d_fake`` and ``d_grads``.
+        """
         n = global_batch(hr)
         with tf.GradientTape() as tape:
             sr = self.generator(lr, training=True)
-            l1 = l1_per_example(sr, hr)
-            terms = {"l1": l1}
-            if self.adversarial:
-                real = self.discriminator(hr, training=False)
-                fake = self.discriminator(sr, training=False)
-                terms["perceptual"] = self.perceptual_loss(sr, hr)
-                terms["gan"] = ragan_g_loss(real, fake, _global_mean(real, n), _global_mean(fake, n))
-                total = (self.perceptual_weight * terms["perceptual"] + self.gan_weight * terms["gan"]
-                         + self.l1_weight * l1)
-                if self.recognition_loss is not None:
-                    terms["recognition"] = self.recognition_loss(sr, hr)
-                    total += self.recognition_weight * terms["recognition"]
-            else:
-                total = l1 if self.pixel_loss is l1_per_example else self.pixel_loss(sr, hr)
-                if self.ssim_weight:
-                    total += self.ssim_weight * ssim_loss_per_example(sr, hr)
+            total, terms = self._g_terms(sr, hr, n)
             loss = tf.reduce_sum(total) / n
-        grads = tape.gradient(loss, self.generator.trainable_variables)
-        return total, terms, sr, grads
+        out = {"sr": sr, "g_loss": total, "terms": terms,
+               "g_grads": tape.gradient(loss, self.generator.trainable_variables)}
+        if self.adversarial:
+            fake_input = tf.stop_gradient(sr)
+            with tf.GradientTape() as tape:
+                real = self.discriminator(hr, training=True)
+                fake = self.discriminator(fake_input, training=True)
+                per_example = ragan_d_loss(real, fake, global_mean(real, n), global_mean(fake, n))
+                loss = tf.reduce_sum(per_example) / n
+            out.update(d_loss=per_example, d_real=real, d_fake=fake,
+                       d_grads=tape.gradient(loss, self.discriminator.trainable_variables))
+        return out
 
     # ------------------------------------------------------------ steps
     def train_step(self, data):
         lr, hr = data
+        step = self.gradients(lr, hr)
+        self.g_optimizer.apply_gradients(zip(step["g_grads"], self.generator.trainable_variables))
         if self.adversarial:
-            d_per_example, real, fake, d_grads = self.d_gradients(lr, hr)
-            self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
-            self.trackers["d_loss"].update_state(d_per_example)
-            self.trackers["d_real"].update_state(tf.reshape(real, [-1]))
-            self.trackers["d_fake"].update_state(tf.reshape(fake, [-1]))
-        total, terms, sr, g_grads = self.g_gradients(lr, hr)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
-        self.trackers["g_loss"].update_state(total)
-        for name, value in terms.items():
+            self.d_optimizer.apply_gradients(zip(step["d_grads"], self.discriminator.trainable_variables))
+            self.trackers["d_loss"].update_state(step["d_loss"])
+            self.trackers["d_real"].update_state(tf.reshape(step["d_real"], [-1]))
+            self.trackers["d_fake"].update_state(tf.reshape(step["d_fake"], [-1]))
+        self.trackers["g_loss"].update_state(step["g_loss"])
+        for name, value in step["terms"].items():
             self.trackers[name].update_state(value)
+        self._track_quality(step["sr"], hr)
+        return {name: t.result() for name, t in self.trackers.items()}
+
+    def _track_quality(self, sr, hr):
         psnr, ssim = psnr_ssim(sr, hr)
         self.trackers["psnr"].update_state(psnr)
         self.trackers["ssim"].update_state(ssim)
-        return {name: t.result() for name, t in self.trackers.items()}
 
     def test_step(self, data):
         lr, hr = data
         sr = self.generator(lr, training=False)
-        psnr, ssim = psnr_ssim(sr, hr)
-        self.trackers["psnr"].update_state(psnr)
-        self.trackers["ssim"].update_state(ssim)
+        self._track_quality(sr, hr)
         self.trackers["l1"].update_state(l1_per_example(sr, hr))
         return {n: self.trackers[n].result() for n in ("psnr", "ssim", "l1")}

@@ -23,8 +23,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from hdsr_tf.evaluation.metrics import psnr_ssim
-from hdsr_tf.training.esrgan import global_batch
+from hdsr_tf.metrics import psnr_ssim
+from hdsr_tf.training.distribute import global_batch
 from hdsr_tf.training.losses import distillation_per_example, l1_per_example
 
 MODES = ("generator", "recognizer", "both")
@@ -39,6 +39,8 @@ class JointTrainer(keras.Model):
         self.generator = generator
         self.recognizer = recognizer
         self.mode = mode
+        self.train_g = mode in ("generator", "both")  # G learns
+        self.train_r = mode in ("recognizer", "both")  # the recognizer learns
         self.teacher = teacher
         if teacher is not None:
             teacher.trainable = False
@@ -64,15 +66,9 @@ class JointTrainer(keras.Model):
 
     @property
     def trainable_weights(self):
-        """What the optimizer updates, which depends on ``mode``.
-
-        Keras' fit() ends by copying an EMA optimizer's averages into
-        ``trainable_weights``, so they must be exactly the variables it averaged.
-        """
-        train_g = self.mode in ("generator", "both")
-        train_r = self.mode in ("recognizer", "both")
-        return ((self.generator.trainable_variables if train_g else [])
-                + (self.recognizer.trainable_variables if train_r else []))
+        """What the optimizer updates, which depends on ``mode``: the one definition of it."""
+        return ((self.generator.trainable_variables if self.train_g else [])
+                + (self.recognizer.trainable_variables if self.train_r else []))
 
     def build_optimizers(self):
         self.optimizer.build(self.trainable_weights)
@@ -80,8 +76,7 @@ class JointTrainer(keras.Model):
     def train_step(self, data):
         (lr, hr), y = data
         n = global_batch(y)
-        train_g = self.mode in ("generator", "both")
-        train_r = self.mode in ("recognizer", "both")
+        train_g, train_r = self.train_g, self.train_r
         variables = self.trainable_weights
         with tf.GradientTape() as tape:
             sr = self.generator(lr, training=train_g)

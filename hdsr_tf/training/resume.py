@@ -1,118 +1,130 @@
-"""Callbacks that make unattended runs safe: resume, NaN guard, atomic saves.
+"""Everything that lets a rerun of the same command continue where a run stopped.
 
-Keras' BackupAndRestore overwrites its weights file in place and, when that file
-is damaged, quietly falls back or starts over. Ours writes every checkpoint to
-a temporary file and renames it (a kill never leaves half a file), records the
-checkpoint's md5 beside its epoch, and refuses to train over a checkpoint whose
-md5 no longer matches. Epochs whose loss went NaN or exploded are never saved.
+A run directory remembers four things, and this module is the one place that
+writes and reads them:
+
+- ``config.json``: the settings of the run. A rerun with other settings is
+  refused (it would mix two experiments), except for the few in
+  ``RESUMABLE_CHANGES`` that only extend or re-route it.
+- ``<stage>/checkpoint/``: after every good epoch, the whole training state
+  (model weights and optimizer slots) in a new file, renamed into place and
+  recorded with its md5 in ``state.json``. Keras' BackupAndRestore overwrites
+  one file in place and quietly starts over when it is damaged; we refuse to
+  train over a checkpoint whose md5 no longer matches.
+- the early-stopping state (patience count, best value, best weights), stamped
+  with its epoch, so a resumed run neither restarts its patience nor forgets
+  its best epoch.
+- ``<stage>/FINISHED``: the finished run's summary; a rerun skips that stage.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from hdsr_tf.errors import CorruptCheckpointError
+from hdsr_tf.errors import CorruptCheckpointError, RunDirError
+from hdsr_tf.io import atomic_write_text, md5, read_json, write_json
+
+RESUMABLE_CHANGES = {"epochs", "psnr_epochs", "gan_epochs", "stage", "strategy", "out_dir", "restart"}
+FINISHED = "FINISHED"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+# ------------------------------------------------------------------ run directory
+def check_writable(path: Path) -> None:
+    """Fails up front, before any data loads or training starts."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise RunDirError(f"output directory {path} is not writable: {e.strerror or e}") from None
 
 
-def save_model_atomic(model: keras.Model, path: str | Path) -> None:
-    """model.save to a temporary name, then rename: readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    model.save(tmp)
-    os.replace(tmp, path)
+def open_run_dir(out_dir: str | Path, config: dict, restart: bool = False) -> Path:
+    """Creates or reopens ``out_dir`` for ``config`` (emptied first with ``restart``)."""
+    run = Path(out_dir)
+    if restart and run.exists():
+        for child in run.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    check_writable(run)
+    saved = run / "config.json"
+    if saved.exists():
+        try:
+            old = read_json(saved)
+        except json.JSONDecodeError:
+            raise RunDirError(f"{saved} is unreadable; pass --restart to start over") from None
+        differ = sorted(k for k in set(old) | set(config)
+                        if k not in RESUMABLE_CHANGES and old.get(k) != config.get(k))
+        if differ:
+            detail = ", ".join(f"{k}: {old.get(k)!r} -> {config.get(k)!r}" for k in differ)
+            raise RunDirError(f"{run} holds a run with another config ({detail}); "
+                              "pass --restart to replace it or choose another --out-dir")
+    write_json(saved, config)
+    return run
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def finished_summary(stage_dir: Path) -> dict | None:
+    """The recorded summary of a finished stage, or None when it has not finished."""
+    path = stage_dir / FINISHED
+    return read_json(path) if path.exists() else None
 
 
-def _finite(logs: dict | None, limit: float) -> bool:
+def mark_finished(stage_dir: Path, summary: dict) -> None:
+    write_json(stage_dir / FINISHED, summary)
+
+
+# ------------------------------------------------------------------ checkpoint
+def _losses_finite(logs: dict | None, limit: float) -> bool:
     for key, value in (logs or {}).items():
         if "loss" in key:
             try:
                 v = float(value)
             except (TypeError, ValueError):
                 continue
-            if not math.isfinite(v) or abs(v) > limit:
+            if not np.isfinite(v) or abs(v) > limit:
                 return False
     return True
 
 
-class NaNGuard(keras.callbacks.Callback):
-    """Stops training at the first batch whose loss is NaN, inf or above ``limit``."""
-
-    def __init__(self, limit: float = 1e6):
-        super().__init__()
-        self.limit = limit
-        self.triggered: str | None = None
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.triggered is None and not _finite(logs, self.limit):
-            losses = {k: float(v) for k, v in (logs or {}).items() if "loss" in k}
-            self.triggered = f"epoch {self._epoch + 1}, batch {batch + 1}: {losses}"
-            print(f"\n[NaNGuard] non-finite or exploding loss at {self.triggered}; stopping.", flush=True)
-            self.model.stop_training = True
-
-
 class ResumeCheckpoint(keras.callbacks.Callback):
-    """Saves the full training state (weights and optimizer slots) after every
-    good epoch, and restores it before ``fit`` so a rerun continues.
+    """Saves the training state after every good epoch; ``restore()`` loads it before ``fit``.
 
-    ``restore()`` returns the epoch to pass to ``fit(initial_epoch=...)``.
-    ``build_optimizers`` must create every optimizer's slots so the saved state
-    has somewhere to load into.
+    ``restore()`` returns the epoch to pass to ``fit(initial_epoch=...)``. An
+    epoch whose logged loss is not finite (or ``bad_epoch()`` says so) is not saved.
     """
 
-    def __init__(self, directory: str | Path, guard: NaNGuard | None = None):
+    def __init__(self, directory: str | Path, bad_epoch=lambda: False, loss_limit: float = 1e6):
         super().__init__()
         self.directory = Path(directory)
-        self.guard = guard
+        self.bad_epoch = bad_epoch
+        self.loss_limit = loss_limit
         self.meta_path = self.directory / "state.json"
 
-    # -- restore ---------------------------------------------------------
     def saved_epoch(self) -> int:
         if not self.meta_path.exists():
             return 0
         try:
-            return int(json.loads(self.meta_path.read_text())["epoch"])
+            return int(read_json(self.meta_path)["epoch"])
         except (ValueError, KeyError, json.JSONDecodeError) as e:
             raise CorruptCheckpointError(f"checkpoint metadata {self.meta_path} is unreadable ({e}); "
                                          "delete the folder or pass --restart") from None
 
     def restore(self, model: keras.Model, build_optimizers=None) -> int:
+        """Loads the last checkpoint into ``model``; ``build_optimizers`` creates the optimizer slots first."""
         epoch = self.saved_epoch()
         if epoch == 0:
             return 0
-        meta = json.loads(self.meta_path.read_text())
+        meta = read_json(self.meta_path)
         weights = self.directory / meta.get("file", "")
         if not weights.is_file():
             raise CorruptCheckpointError(f"{self.meta_path} names epoch {epoch} but {weights} "
                                          "is missing; delete the folder or pass --restart")
-        found = _md5(weights)
+        found = md5(weights)
         if found != meta.get("md5"):
             raise CorruptCheckpointError(
                 f"checkpoint {weights} is corrupted: md5 {found}, recorded {meta.get('md5')}. "
@@ -128,9 +140,8 @@ class ResumeCheckpoint(keras.callbacks.Callback):
         print(f"[resume] restored {weights} after epoch {epoch}", flush=True)
         return epoch
 
-    # -- save ------------------------------------------------------------
     def on_epoch_end(self, epoch, logs=None):
-        if (self.guard is not None and self.guard.triggered) or not _finite(logs, 1e6):
+        if self.bad_epoch() or not _losses_finite(logs, self.loss_limit):
             print(f"[resume] epoch {epoch + 1} had a bad loss: keeping the previous checkpoint", flush=True)
             return
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -139,22 +150,21 @@ class ResumeCheckpoint(keras.callbacks.Callback):
         name = f"epoch-{epoch + 1:04d}.weights.h5"
         tmp = self.directory / f"tmp-{name}"
         self.model.save_weights(tmp, overwrite=True)
-        md5 = _md5(tmp)
-        os.replace(tmp, self.directory / name)
-        atomic_write_text(self.meta_path, json.dumps({"epoch": epoch + 1, "file": name, "md5": md5}))
+        digest = md5(tmp)
+        tmp.replace(self.directory / name)
+        atomic_write_text(self.meta_path, json.dumps({"epoch": epoch + 1, "file": name, "md5": digest}))
         for old in self.directory.glob("*.weights.h5"):
             if old.name != name:
                 old.unlink(missing_ok=True)
 
 
+# ------------------------------------------------------------------ early stopping
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """EarlyStopping whose patience count, best value and best weights survive a killed run.
 
-    Keras keeps them in memory only, so a resumed run would restart its
-    patience and forget the best epoch's weights. After every epoch the state
-    goes to ``directory`` stamped with the epoch number; a rerun reloads it only
-    when it matches the checkpoint being resumed (``resume_from``), and says so
-    when it does not.
+    After every epoch the state goes to ``directory`` stamped with the epoch
+    number; a rerun reloads it only when it matches the checkpoint being
+    resumed (``resume_from``), and says so when it does not.
     """
 
     def __init__(self, directory: str | Path, **kwargs):
@@ -172,7 +182,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         if not self.resume_epoch or not self.state_path.exists():
             return
         try:
-            state = json.loads(self.state_path.read_text())
+            state = read_json(self.state_path)
         except json.JSONDecodeError:
             state = {}
         if state.get("epoch") != self.resume_epoch:
@@ -180,7 +190,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
                   f"epoch {self.resume_epoch}: patience starts afresh", flush=True)
             return
         if self.restore_best_weights and state.get("weights_md5"):
-            if _md5(self.weights_path) != state["weights_md5"]:
+            if md5(self.weights_path) != state["weights_md5"]:
                 raise CorruptCheckpointError(f"{self.weights_path} does not match its recorded md5; "
                                              "delete the checkpoint folder or pass --restart")
             with np.load(self.weights_path, allow_pickle=False) as saved:
@@ -199,33 +209,6 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             if self.best_epoch == epoch or not self.weights_path.exists():
                 tmp = self.directory / "tmp-early_stopping_best.npz"
                 np.savez(tmp, **{f"w{i}": w for i, w in enumerate(self.best_weights)})
-                os.replace(tmp, self.weights_path)
-            state["weights_md5"] = _md5(self.weights_path)
+                tmp.replace(self.weights_path)
+            state["weights_md5"] = md5(self.weights_path)
         atomic_write_text(self.state_path, json.dumps(state))
-
-
-class SampleGrid(keras.callbacks.Callback):
-    """Writes LR | bicubic | SR | HR for a fixed batch after every epoch: the quickest
-    way to see whether a GAN is learning strokes or artefacts."""
-
-    def __init__(self, lr_images, hr_images, directory: str | Path, generator_attr: str = "generator"):
-        super().__init__()
-        self.lr = lr_images
-        self.hr = hr_images
-        self.directory = Path(directory)
-        self.generator_attr = generator_attr
-
-    def on_epoch_end(self, epoch, logs=None):
-        import numpy as np
-        import tensorflow as tf
-
-        from hdsr_tf.evaluation.plots import plot_sr_grid
-
-        generator = getattr(self.model, self.generator_attr)
-        sr = np.clip(generator.predict(self.lr, verbose=0), 0, 1)
-        size = self.hr.shape[1:3]
-        lr_big = tf.image.resize(self.lr, size, method="nearest").numpy()
-        bicubic = np.clip(tf.image.resize(self.lr, size, method="bicubic").numpy(), 0, 1)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        plot_sr_grid({"LR": lr_big, "bicubic": bicubic, "SR": sr, "HR": self.hr},
-                     self.directory / f"epoch_{epoch + 1:03d}.png", f"epoch {epoch + 1}")
