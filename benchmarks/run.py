@@ -165,7 +165,7 @@ def bench_gan(steps: int = 60) -> dict:
 
 # ---------------------------------------------------------------- precision
 def bench_precision(steps: int = 40) -> dict:
-    """PSNR-stage training images/s at 2x through fit(): float32 against mixed bfloat16 (--bfloat16)."""
+    """PSNR-stage training images/s at 2x through fit(): float32 against --precision mixed_bfloat16."""
     import keras
     import numpy as np
 

@@ -37,11 +37,10 @@ def test_blank_image_normalizes_to_zeros():
     assert out.shape == (28, 28, 1) and float(tf.reduce_max(out)) == 0.0
 
 
-def test_dataset_types(dida_dir):
+def test_array_types(dida_dir):
     with pytest.warns(UserWarning):
-        ds = dida.load(dida_dir)
-    image, label = next(iter(ds))
-    assert image.dtype == tf.uint8 and image.shape == (28, 28, 1) and label.dtype == tf.int64
+        images, labels = dida.load_arrays(dida_dir)
+    assert images.dtype == np.uint8 and images.shape[1:] == (28, 28, 1) and labels.dtype == np.int64
 
 
 def test_combined_adds_dida_to_each_mnist_split(dida_dir, mnist_ready):

@@ -41,10 +41,14 @@ def test_augmentation_moves_pixels_but_keeps_the_digit():
     np.testing.assert_allclose(none.numpy(), images.numpy(), atol=1e-5)
 
 
-def test_pipelines_prefetch():
+def test_pipelines_are_deterministic_and_shard_by_data():
+    from hdsr_tf.data.pipelines import sr_pair_dataset
+
     x, y = _data()
-    ds = classification_dataset(x, y, 16, training=True)
-    assert "Prefetch" in type(ds._input_dataset).__name__ or "Prefetch" in type(ds).__name__
+    for ds in (classification_dataset(x, y, 16, training=True), sr_pair_dataset(x, 16, training=True)):
+        options = ds.options()
+        assert options.deterministic is True
+        assert options.experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA
 
 
 def test_prefetch_to_device_forced_on_cpu_keeps_batches():

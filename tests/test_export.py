@@ -1,6 +1,7 @@
 """The exported SavedModel: layout, signatures, agreement with Keras, and a bad-input sweep."""
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,11 +99,21 @@ def test_options_signature_lets_the_client_choose(exported):
 
 
 @pytest.mark.parametrize("shape", [(5, 9), (100, 60), (60, 100, 3)])
-def test_odd_sizes_and_colour_are_accepted(exported, shape):
+def test_odd_sizes_and_colour_follow_the_documented_automatic_choices(exported, shape):
     *_, loaded = exported
     img = (np.random.default_rng(2).random(shape) * 255).astype(np.uint8)
-    out = loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([png(img)]))
-    assert out["probabilities"].shape == (1, 10) and np.all(np.isfinite(out["probabilities"].numpy()))
+    gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    invert = int(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]).mean() / 255 > 0.5)
+    normalize = int(max(shape[:2]) > 28)  # documented: invert when the border is bright, normalize above 28 px
+    auto = loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([png(img)]))
+    fn = loaded.signatures["predict_image_bytes_options"]
+
+    def chosen(inv, norm):
+        return fn(image_bytes=tf.constant([png(img)]), invert=tf.constant([inv]),
+                  normalize=tf.constant([norm]))["sr_image"].numpy()
+
+    np.testing.assert_allclose(auto["sr_image"].numpy(), chosen(invert, normalize), atol=2e-2)
+    assert not np.allclose(auto["sr_image"].numpy(), chosen(1 - invert, normalize), atol=1e-3)
 
 
 def _gif_animated():
@@ -119,15 +130,19 @@ def _rgba():
 
 # The documented behaviour of each bad input (README, "Bad input"): "error" = the request fails with a
 # clear InvalidArgumentError and the process survives; "result" = a normal, finite answer.
+# "result" cases name the plain image they must be read as (same SR image, within the tolerance).
 BYTES_CASES = {
     "empty bytes": (lambda: b"", "error"),
     "truncated PNG": (lambda: png(draw_digit(1, (40, 40)))[:50], "error"),
     "text named .png": (lambda: b"this is not an image", "error"),
-    "1x1 image": (lambda: png(np.full((1, 1), 255, np.uint8)), "result"),
-    "4000x4000 image": (lambda: png(cv2.resize(draw_digit(8, (100, 100)), (4000, 4000))), "result"),
-    "16-bit PNG": (lambda: png((draw_digit(6, (40, 30))[..., 0].astype(np.uint16) * 257)), "result"),
-    "RGBA PNG": (_rgba, "result"),
-    "animated GIF (first frame)": (_gif_animated, "result"),
+    "1x1 image": (lambda: png(np.full((1, 1), 255, np.uint8)), ("result", lambda: png(np.zeros((1, 1), np.uint8)),
+                                                                1e-6)),
+    "4000x4000 image": (lambda: png(cv2.resize(draw_digit(8, (100, 100)), (4000, 4000))),
+                        ("result", lambda: png(draw_digit(8, (100, 100))), 0.05)),
+    "16-bit PNG": (lambda: png((draw_digit(6, (40, 30))[..., 0].astype(np.uint16) * 257)),
+                   ("result", lambda: png(draw_digit(6, (40, 30))[..., 0]), 1e-3)),
+    "RGBA PNG": (_rgba, ("result", lambda: png(draw_digit(4, (50, 40))), 1e-3)),
+    "animated GIF (first frame)": (_gif_animated, ("result", lambda: png(draw_digit(1, (40, 40))), 0.05)),
 }
 
 
@@ -140,8 +155,9 @@ def test_bad_bytes_catalogue(exported, case):
         with pytest.raises(tf.errors.InvalidArgumentError):
             fn(image_bytes=tf.constant([make()]))
     else:
-        out = fn(image_bytes=tf.constant([make()]))
-        assert np.all(np.isfinite(out["probabilities"].numpy())) and 0 <= int(out["digit"][0]) <= 9
+        _, reference, atol = expected
+        out, want = fn(image_bytes=tf.constant([make()])), fn(image_bytes=tf.constant([reference()]))
+        assert float(np.mean(np.abs(out["sr_image"].numpy() - want["sr_image"].numpy()))) <= atol, case
     # the process survives and keeps answering
     assert fn(image_bytes=tf.constant([png(np.zeros((7, 7), np.uint8))]))["digit"].shape == (1,)
 
@@ -152,7 +168,10 @@ def test_bad_tensors_catalogue(exported):
     x = np.random.default_rng(3).random((2, 7, 7, 1)).astype(np.float32)
     x[0, 1, 1, 0], x[1, 2, 2, 0] = np.nan, np.inf
     out = fn(image=tf.constant(x))  # documented: NaN -> 0, inf -> clipped to 1
-    assert np.all(np.isfinite(out["probabilities"].numpy()))
+    same = x.copy()
+    same[0, 1, 1, 0], same[1, 2, 2, 0] = 0.0, 1.0
+    np.testing.assert_allclose(out["probabilities"].numpy(), fn(image=tf.constant(same))["probabilities"].numpy(),
+                               atol=1e-6)
     refused = (ValueError, TypeError, tf.errors.InvalidArgumentError)
     with pytest.raises(refused):
         fn(image=tf.zeros([7, 7]))  # wrong rank: refused by the signature
@@ -188,7 +207,9 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
                                 "serving_default", "--inputs", f"image={tmp_path / 'x.npy'}"],
                          capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr[-2000:]
-    assert "digit" in ran.stdout
+    printed = re.search(r"output key digit:\s*\[(\d+)\]", ran.stdout)
+    want = int(exported[3].signatures["serving_default"](image=tf.zeros([1, 7, 7, 1]))["digit"][0])
+    assert printed and int(printed.group(1)) == want, ran.stdout[-1000:]
 
 
 def test_predict_script_on_a_folder_with_bad_files(exported, tmp_path):
@@ -207,8 +228,13 @@ def test_predict_script_on_a_folder_with_bad_files(exported, tmp_path):
     lines = proc.stdout.strip().splitlines()
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert len(lines) == 9
-    good = [line for line in lines if "error" not in line]
-    assert len(good) == 6 and all(line.split("\t")[1].isdigit() for line in good)
+    good = [line.split("\t") for line in lines if "error" not in line]
+    assert len(good) == 6
+    fn = exported[3].signatures["predict_image_bytes"]
+    for path, digit, confidence in good:  # what the SavedModel itself answers for that file
+        out = fn(image_bytes=tf.constant([Path(path).read_bytes()]))
+        assert int(digit) == int(out["digit"][0]) and float(confidence) == pytest.approx(float(out["confidence"][0]),
+                                                                                          abs=1e-4)
     assert any("text.png\terror:" in line for line in lines)
     assert any("broken.png\terror: not a decodable" in line for line in lines)
     assert any("empty.bmp\terror: empty file" in line for line in lines)

@@ -10,7 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from conftest import run_script
+from conftest import ROOT, run_script
 
 from hdsr_tf.serving import ServingError, build_request, model_url, parse_response, predict
 
@@ -84,8 +84,15 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
 @pytest.mark.skipif(not os.environ.get("TF_SERVING_URL"), reason="set TF_SERVING_URL to test a live server")
 def test_live_server(tmp_path):
     import cv2
+    import tensorflow as tf
     from conftest import draw_digit
+
+    from hdsr_tf.export import latest_version
 
     data = cv2.imencode(".png", draw_digit(4, (80, 60)))[1].tobytes()
     result = predict(model_url(os.environ["TF_SERVING_URL"]), [data])
-    assert 0 <= result[0]["digit"] <= 9
+    # the server answers what the SavedModel it serves answers when loaded here
+    local = tf.saved_model.load(str(latest_version(ROOT / "saved_models" / "hybrid")))
+    want = local.signatures["predict_image_bytes"](image_bytes=tf.constant([data]))
+    assert result[0]["digit"] == int(want["digit"][0])
+    assert result[0]["confidence"] == pytest.approx(float(want["confidence"][0]), abs=1e-4)
