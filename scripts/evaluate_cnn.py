@@ -15,14 +15,15 @@ def main():
                         help="the model reads LR digits downsampled by this factor")
     args = parser.parse_args()
 
-    from hdsr_tf.data.splits import load_digits, test_images
+    from hdsr_tf.data.splits import load_digits, recognizer_input
     from hdsr_tf.evaluation.report import write_classifier_report
     from hdsr_tf.models import load_model
 
     model = load_model(args.model)
     digits = load_digits(args.dataset, args.dida_dir)
     images, labels = digits.test
-    write_classifier_report(model, test_images(images, args.lr_scale), labels, args.out, name=f"{args.dataset} test")
+    write_classifier_report(model, recognizer_input(images, args.lr_scale), labels, args.out,
+                            name=f"{args.dataset} test")
     print(f"report: {args.out}")
 
 

@@ -22,7 +22,7 @@ def main():
     from pathlib import Path
 
     from hdsr_tf.config import to_dict
-    from hdsr_tf.data.splits import load_digits, test_images
+    from hdsr_tf.data.splits import load_digits, recognizer_input
     from hdsr_tf.evaluation.report import write_classifier_report
     from hdsr_tf.models import load_model
     from hdsr_tf.training.classifier import train_recognizer
@@ -30,9 +30,9 @@ def main():
     summary = train_recognizer(config, strategy)
     model_path = Path(summary["model"])
     images, labels = load_digits(config.dataset, config.dida_dir or None, config.seed).test
-    write_classifier_report(load_model(model_path), test_images(images, config.lr_scale), labels, model_path.parent,
-                            history_csv=model_path.parent / "log.csv", name=f"{config.dataset} test",
-                            extra={**summary, "config": to_dict(config)})
+    write_classifier_report(load_model(model_path), recognizer_input(images, config.lr_scale), labels,
+                            model_path.parent, history_csv=model_path.parent / "log.csv",
+                            name=f"{config.dataset} test", extra={**summary, "config": to_dict(config)})
     print(f"model: {model_path}\nreport: {model_path.parent}")
 
 

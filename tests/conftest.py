@@ -120,18 +120,19 @@ def mnist_ready():
     return mnist.default_data_dir()
 
 
-@pytest.fixture
-def tiny_shipped(tmp_path):
-    """Tiny untrained models laid out like saved_models/ (cnn, esrgan_x4, hybrid_x4, hybrid/1, lowres_cnn_x4)."""
+@pytest.fixture(scope="session")
+def tiny_shipped(tmp_path_factory):
+    """Tiny untrained models laid out like saved_models/ (cnn, esrgan_x4, hybrid_x4, hybrid/1, lowres_cnn_x4),
+    built once per test run; narrow, so that reports over the full test set stay quick."""
     from hdsr_tf.export import export_hybrid
     from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
     from hdsr_tf.models.hybrid import build_hybrid
     from hdsr_tf.models.rrdb import build_generator
 
-    root = tmp_path / "saved_models"
+    root = tmp_path_factory.mktemp("tiny") / "saved_models"
     for d in ("cnn", "esrgan_x4", "hybrid_x4", "lowres_cnn_x4"):
         (root / d).mkdir(parents=True)
-    rec = build_recognizer()
+    rec = build_recognizer(filters=(4, 8, 8))
     rec.save(root / "cnn" / "recognizer.keras")
     gen = build_generator(4, nf=8, gc=8, num_blocks=1)
     gen.save(root / "esrgan_x4" / "generator_psnr.keras")
@@ -139,5 +140,5 @@ def tiny_shipped(tmp_path):
     hybrid = build_hybrid(gen, rec)
     hybrid.save(root / "hybrid_x4" / "hybrid.keras")
     export_hybrid(hybrid, root / "hybrid")
-    build_lowres_recognizer(7).save(root / "lowres_cnn_x4" / "recognizer.keras")
+    build_lowres_recognizer(7, widths=(8, 8, 8, 8)).save(root / "lowres_cnn_x4" / "recognizer.keras")
     return root

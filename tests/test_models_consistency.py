@@ -1,12 +1,11 @@
 """Back-projection: SR outputs that agree with their area-downsampled LR input."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import assert_reloads_the_same
 
 from hdsr_tf.data.degrade import downsample
-from hdsr_tf.models import load_model
 from hdsr_tf.models.consistency import BackProjection
 from hdsr_tf.models.rrdb import build_generator, generator_settings, with_back_projection
 
@@ -46,8 +45,5 @@ def test_generator_with_back_projection_keeps_weights_names_and_reloads(tmp_path
     assert p.input.name == "lr_image" and p.output_names == ["sr_image"]
     x = np.random.default_rng(2).random((2, 14, 14, 1)).astype(np.float32)
     np.testing.assert_allclose(p(x).numpy(), BackProjection(2)([g(x), x]).numpy(), atol=1e-6)
-    p.save(tmp_path / "p.keras")
-    again = load_model(tmp_path / "p.keras")  # safe_mode on
-    np.testing.assert_allclose(again(x).numpy(), p(x).numpy(), atol=1e-6)
-    assert isinstance(again.get_layer("sr_image"), BackProjection)
-    assert keras.saving.load_model(tmp_path / "p.keras", safe_mode=True).count_params() == g.count_params()
+    again = assert_reloads_the_same(p, x, tmp_path)
+    assert isinstance(again.get_layer("sr_image"), BackProjection) and again.count_params() == g.count_params()

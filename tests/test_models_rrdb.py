@@ -8,7 +8,6 @@ from hdsr_tf.models.rrdb import (
     generator_scale,
     generator_settings,
     interpolate_generators,
-    with_back_projection,
 )
 
 
@@ -43,16 +42,6 @@ def test_generator_reloads_in_safe_mode(tmp_path):
 def test_settings_and_scale_are_read_back_from_the_layers(settings):
     g = build_generator(**settings)
     assert generator_settings(g) == settings and generator_scale(g) == settings["scale"]
-
-
-def test_back_projection_is_added_with_the_same_weights():
-    g = build_generator(2, nf=8, gc=4, num_blocks=1)
-    projected = with_back_projection(g)
-    assert generator_settings(projected) == {**generator_settings(g), "back_projection": True}
-    for a, b in zip(g.get_weights(), projected.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    assert projected.get_layer("sr_image").__class__.__name__ == "BackProjection"
-    assert with_back_projection(projected) is projected
 
 
 def test_interpolation_endpoints_and_midpoint():

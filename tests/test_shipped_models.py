@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from hdsr_tf.data import mnist
-from hdsr_tf.data.splits import test_images
+from hdsr_tf.data.splits import recognizer_input
 from hdsr_tf.evaluation import sr_report as sr
 from hdsr_tf.evaluation.metrics import predict_labels
 from hdsr_tf.models import load_model
@@ -46,7 +46,7 @@ def test_every_shipped_model_is_checked_here():
 def test_shipped_recognizers_match_their_metrics(test_set, folder, lr_scale):
     images, labels = test_set
     metrics = _metrics(folder)
-    pred, _ = predict_labels(load_model(SHIPPED / folder / "recognizer.keras"), test_images(images, lr_scale))
+    pred, _ = predict_labels(load_model(SHIPPED / folder / "recognizer.keras"), recognizer_input(images, lr_scale))
     assert metrics["num_examples"] == 10000
     assert float(np.mean(pred == labels)) == pytest.approx(metrics["accuracy"], abs=0.0005)  # +-0.05 points
 

@@ -81,7 +81,7 @@ def load_digits(dataset: str = "mnist", dida_dir=None, seed: int = 0, data_dir=N
     return Digits(cat(a.train, b.train), cat(a.val, b.val), cat(a.test, b.test))
 
 
-def test_images(images: np.ndarray, lr_scale: int = 0) -> np.ndarray:
+def recognizer_input(images: np.ndarray, lr_scale: int = 0) -> np.ndarray:
     """Test digits as a model trained with ``lr_scale`` reads them: uint8 28x28, or float32
     area-downsampled by 2 or 4 (the direct low-resolution rival's input)."""
     if not lr_scale:
