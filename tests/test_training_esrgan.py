@@ -239,10 +239,10 @@ assert worst < 1e-3, worst
 @pytest.mark.slow
 def test_sigkill_mid_epoch_then_rerun_finishes(tmp_path, mnist_ready, recognizer_file):
     out = tmp_path / "run"
-    kill_mid_run_then_resume(["train_gan.py", "--limit", "1024", "--batch-size", "16", "--nf", "8", "--gc", "8",
-                              "--num-blocks", "1", "--d-filters", "8", "--psnr-epochs", "3", "--gan-epochs", "1",
+    kill_mid_run_then_resume(["train_gan.py", "--stage", "psnr", "--limit", "1024", "--batch-size", "16", "--nf",
+                              "8", "--gc", "8", "--num-blocks", "1", "--psnr-epochs", "2",
                               "--recognizer", recognizer_file, "--out-dir", out],
-                             out / "psnr" / "checkpoint" / "state.json", 3)
-    assert (out / "psnr" / "generator.keras").exists() and (out / "gan" / "generator.keras").exists()
+                             out / "psnr" / "checkpoint" / "state.json", 2)
+    assert (out / "psnr" / "generator.keras").exists() and (out / "psnr" / "FINISHED").exists()
     epochs = [line.split(",")[0] for line in (out / "psnr" / "log.csv").read_text().strip().splitlines()[1:]]
-    assert epochs[-1] == "2" and "0" in epochs
+    assert epochs[-1] == "1" and "0" in epochs

@@ -177,7 +177,7 @@ def prepare(data_dir: str | Path | None = None, gz_dir: str | Path | None = None
     start = time.time()
 
     def build_from(manual_dir: Path):
-        _log(verbose, f"preparing MNIST once, offline, in {data_dir} (about 15 s; later loads take milliseconds)")
+        _log(verbose, f"preparing MNIST once, offline, in {data_dir} (about 10 s; later loads take milliseconds)")
         # tfds announces a "download" and draws progress bars even from a local folder: nothing is
         # downloaded here, so its output is swallowed and our one line stands instead.
         with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
