@@ -19,7 +19,13 @@ class Predictor:
         if not (path / "saved_model.pb").exists():
             path = latest_version(path)
         self.path = path
-        self.fn = tf.saved_model.load(str(path)).signatures["predict_image_bytes_options"]
+        loaded = tf.saved_model.load(str(path))
+        self.fn = loaded.signatures["predict_image_bytes_options"]
+        self.tensors_fn = loaded.signatures["serving_default"]
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """float32 [B,H,W,1] in [0,1], white on black -> probabilities [B,10] (``serving_default``)."""
+        return self.tensors_fn(image=tf.constant(images, tf.float32))["probabilities"].numpy()
 
     def predict_bytes(self, data: bytes, invert: int = -1, normalize: int = -1) -> dict:
         if not data:

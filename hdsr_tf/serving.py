@@ -62,8 +62,23 @@ def parse_response(body: dict | str | bytes) -> list[dict]:
     return out
 
 
+def tensor_request(images) -> dict:
+    """A ``serving_default`` request for float images [B,H,W,1] in [0,1] (nested lists, row format)."""
+    return {"signature_name": "serving_default",
+            "instances": [{"image": [[[float(v) for v in px] for px in row] for row in image]} for image in images]}
+
+
+def probabilities(url: str, images, timeout: float = 30.0) -> list[list[float]]:
+    """Float images [B,H,W,1] -> each one's probabilities, through ``serving_default`` in one request."""
+    return [r["probabilities"] for r in _post(url, tensor_request(images), timeout)]
+
+
 def predict(url: str, images: list[bytes], timeout: float = 30.0, **options) -> list[dict]:
-    payload = json.dumps(build_request(images, **options)).encode()
+    return _post(url, build_request(images, **options), timeout)
+
+
+def _post(url: str, body: dict, timeout: float) -> list[dict]:
+    payload = json.dumps(body).encode()
     request = urllib.request.Request(url, data=payload, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

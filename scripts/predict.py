@@ -6,6 +6,11 @@ WEBP files; a file named explicitly is read whatever its name). One line per
 image: path, digit, confidence. A file that cannot be read gets an error line
 of its own; the others are still predicted, and the exit status is 1 if any
 file failed.
+
+--number reads whole numbers instead (postal codes, meter readings, form
+fields): one line per image with the number and its confidence (the chance
+that every digit is right); "" when no digit is found. --format json gives each
+digit's confidence and box [x, y, width, height] in input pixels.
 """
 
 import sys
@@ -36,11 +41,22 @@ def main():
                         help="MNIST-normalize (crop, fit 20x20, centre); auto: only images larger than 28 px")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format")
     parser.add_argument("--sr-dir", help="also write each super-resolved 28x28 digit here as PNG")
+    parser.add_argument("--number", action="store_true", help="read each image as a number of one or more digits")
+    parser.add_argument("--boxes-dir", help="with --number: also write each image with its digit boxes drawn here")
     args = parser.parse_args()
 
+    from hdsr_tf.numbers import print_number_results, read_number_files
     from hdsr_tf.predict import Predictor
 
+    if args.boxes_dir and not args.number:
+        cli.fail("--boxes-dir goes with --number")
     predictor = Predictor(args.model)
+    if args.number:
+        results = read_number_files(predictor.probabilities, list(collect(args.paths)), args.boxes_dir)
+        if not results:
+            cli.fail("no image files found in the given paths")
+        print_number_results(results, args.format)
+        return 1 if any(r["error"] for r in results) else 0
     invert = {"auto": -1, "dark": 1, "light": 0}[args.ink]
     results = [predictor.predict_file(p, invert, CHOICE[args.normalize], args.sr_dir) for p in collect(args.paths)]
     if not results:

@@ -1,0 +1,151 @@
+"""Reading whole numbers, measured: lines of 3 to 6 MNIST *test* digits composed into one image.
+
+Each condition varies one thing a real field varies: the spacing (clear gaps,
+or digits touching and slightly overlapping), the digits' heights and
+baselines along the line, the paper (dark ink on light paper with an uneven
+background and noise, or light ink on dark), and the resolution (digits about
+20-28 px high, or the whole image scaled down so that they are about 10 or 7 px
+high). Every composition is seeded. Beside the segmenter, a naive baseline
+slices the image into N equal cells (N known) and reads each, so what the
+segmentation adds is visible.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from hdsr_tf import numbers
+
+SPACINGS = {"separated": (3, 9), "touching": (-3, 0)}  # gap between digit boxes, in pixels at full size
+HEIGHTS = {"full": None, "10px": 10, "7px": 7}  # target digit height after scaling the whole image
+PAPERS = ("dark_on_light", "light_on_dark")
+
+
+@dataclass(frozen=True)
+class Condition:
+    spacing: str = "separated"
+    height: str = "full"
+    paper: str = "dark_on_light"
+    length: int = 5  # digits per number; 0 = a seeded mix of 3 to 6
+
+    @property
+    def name(self) -> str:
+        length = "3-6 digits" if self.length == 0 else f"{self.length} digits"
+        return f"{self.spacing}, {self.height}, {self.paper.replace('_', ' ')}, {length}"
+
+
+def _ink_crop(digit: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(digit.max(1) > 30), np.flatnonzero(digit.max(0) > 30)
+    if rows.size == 0:
+        return digit
+    return digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def compose(digits: list[np.ndarray], condition: Condition, rng: np.random.Generator) -> np.ndarray:
+    """MNIST digits (uint8 [28,28], white on black) -> one uint8 gray image of the number."""
+    line_height = 40
+    x, placements = 6, []
+    for digit in digits:
+        ink = _ink_crop(digit).astype(np.float32) / 255.0
+        scale = rng.uniform(0.85, 1.15) * 22 / ink.shape[0] if ink.shape[0] > 4 else 1.0
+        ink = cv2.resize(ink, (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale))),
+                         interpolation=cv2.INTER_LINEAR)
+        top = int(np.clip((line_height - ink.shape[0]) // 2 + rng.integers(-3, 4), 0, line_height - ink.shape[0]))
+        placements.append((x, top, ink))
+        x += ink.shape[1] + int(rng.integers(*SPACINGS[condition.spacing], endpoint=True))
+    canvas = np.zeros((line_height, x + 6), np.float32)
+    for px, top, ink in placements:
+        h, w = ink.shape
+        canvas[top:top + h, px:px + w] = np.maximum(canvas[top:top + h, px:px + w], ink)
+    if condition.paper == "dark_on_light":
+        ramp = np.linspace(rng.uniform(0.75, 0.95), rng.uniform(0.75, 0.95), canvas.shape[1])[None, :]
+        paper = ramp * np.linspace(1.0, rng.uniform(0.85, 1.0), canvas.shape[0])[:, None]
+        image = paper * (1 - 0.85 * canvas)
+    else:
+        image = 0.05 + 0.9 * canvas
+    image = image + rng.normal(0, 0.03, image.shape)
+    target = HEIGHTS[condition.height]
+    if target:
+        f = target / 22
+        image = cv2.resize(np.clip(image, 0, 1).astype(np.float32),
+                           (max(1, round(image.shape[1] * f)), max(1, round(image.shape[0] * f))),
+                           interpolation=cv2.INTER_AREA)
+    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+
+
+def make_set(images: np.ndarray, labels: np.ndarray, condition: Condition, n: int, seed: int):
+    """n seeded numbers for ``condition`` from the given (test) digits: (list of images, list of strings)."""
+    rng = np.random.default_rng([seed, zlib.crc32(condition.name.encode())])
+    out_images, out_labels = [], []
+    for _ in range(n):
+        length = condition.length or int(rng.integers(3, 7))
+        idx = rng.integers(0, len(labels), length)
+        out_images.append(compose([images[i, ..., 0] if images.ndim == 4 else images[i] for i in idx], condition,
+                                  rng))
+        out_labels.append("".join(str(int(labels[i])) for i in idx))
+    return out_images, out_labels
+
+
+def equal_cells(image: np.ndarray, length: int) -> tuple[list, np.ndarray]:
+    """The naive baseline: N equal-width cells (N known), each framed like a digit."""
+    ink = numbers.to_ink(image)
+    h, w = ink.shape
+    edges = np.linspace(0, w, length + 1).round().astype(int)
+    cells = [ink[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
+    slots = [[[([int(a), 0, int(b - a), h], k)]] for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+    return slots, np.stack([numbers.mnist_frame(_trim(c)) for c in cells])[..., None]
+
+
+def _trim(cell: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(cell.max(1) > 0.3), np.flatnonzero(cell.max(0) > 0.3)
+    return cell if rows.size == 0 else cell[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def score(predicted: list[str], truth: list[str]) -> dict:
+    """String accuracy (the whole number right) and digit accuracy (1 - edit distance / length)."""
+    strings = float(np.mean([p == t for p, t in zip(predicted, truth)]))
+    digits = float(np.mean([max(0.0, 1 - _edit_distance(p, t) / len(t)) for p, t in zip(predicted, truth)]))
+    return {"string_accuracy": strings, "digit_accuracy": digits, "n": len(truth)}
+
+
+def baseline_reads(images: list[np.ndarray], truth: list[str], reader: numbers.Reader) -> list[str]:
+    out = []
+    for image, label in zip(images, truth):
+        slots, crops = equal_cells(image, len(label))
+        out.append(numbers.assemble(slots, reader(crops)).number)
+    return out
+
+
+def evaluate(images: np.ndarray, labels: np.ndarray, reader: numbers.Reader, conditions: list[Condition],
+             n: int, seed: int = 0) -> list[dict]:
+    rows = []
+    for condition in conditions:
+        composed, truth = make_set(images, labels, condition, n, seed)
+        reads = numbers.read_numbers(composed, reader)
+        row = {"condition": condition.name, **score([r.number for r in reads], truth)}
+        baseline = score(baseline_reads(composed, truth, reader), truth)
+        row["baseline_string_accuracy"], row["baseline_digit_accuracy"] = (baseline["string_accuracy"],
+                                                                          baseline["digit_accuracy"])
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| condition | n | string accuracy | digit accuracy | equal cells: string | equal cells: digit |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['condition']} | {r['n']} | {r['string_accuracy']:.2%} | {r['digit_accuracy']:.2%} | "
+              f"{r['baseline_string_accuracy']:.2%} | {r['baseline_digit_accuracy']:.2%} |" for r in rows]
+    return "\n".join(lines) + "\n"

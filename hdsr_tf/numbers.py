@@ -1,0 +1,427 @@
+"""Reading whole numbers: an image of a number -> digit crops (OpenCV) -> one batched read.
+
+A postal code, a meter reading or a form field is a line of digits. We find
+the digits the way a document pipeline does, then read them all at once:
+
+1. ink: gray, made light-on-dark (dark ink on light paper is inverted, judged
+   by the border), an uneven background removed by a morphological opening
+   wider than any stroke, contrast stretched;
+2. binarize with Otsu's threshold; erase ruling lines (horizontal runs longer
+   than two digit heights);
+3. connected components; specks (tiny next to the line's digits) dropped;
+   pieces of one broken digit (a 5's detached bar, a faint 4) merged when
+   they share most of their columns;
+4. touching digits split: a blob wider than one digit's width is cut into the
+   number of digits its width holds, each cut at the column with the least
+   ink near where it is expected (the projection profile);
+5. each digit cut out with its own pixels only, framed the way MNIST was made
+   (fitted into 20x20, centred by centre of mass in 28x28), and all crops read
+   in one batch by a *reader* (the SavedModel's ``serving_default``).
+
+Every crop is framed at 28x28, enlarged when the digit is small, so the
+SavedModel's size routing reads it with the recognizer. Measured on numbers made
+of MNIST *validation* digits about 7 px high, string accuracy was 73.5% that way
+against 34% for 7x7 crops sent through the 4x hybrid, which knows only exact 4x
+area downsampling (benchmarks/NOTES.md, session 7); a blind hybrid should
+change that choice.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+BOX, SIZE = 20, 28  # MNIST: the digit fitted into 20x20, centred in 28x28
+MIN_CONTRAST = 0.25  # ink must stand this far (of the full range) above its background
+
+
+@dataclass
+class DigitRead:
+    digit: int
+    confidence: float
+    box: list[int]  # [x, y, width, height] in input pixels
+
+
+@dataclass
+class NumberRead:
+    number: str = ""
+    confidence: float = 0.0  # the product of the digits' confidences: the chance that all are right
+    digits: list[DigitRead] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------ ink
+def to_ink(image: np.ndarray) -> np.ndarray:
+    """Any 8/16-bit gray, BGR or BGRA image -> float32 [H,W] in [0,1], light ink on a black background."""
+    image = np.asarray(image)
+    if image.ndim == 3:
+        if image.shape[2] == 4:
+            image = image[..., :3]
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.shape[2] == 3 else image[..., 0]
+    if image.ndim != 2 or min(image.shape) < 1:
+        raise ValueError(f"expected a 2-D gray or colour image, got shape {np.shape(image)}")
+    gray = image.astype(np.float32)
+    if np.issubdtype(image.dtype, np.integer):
+        gray /= float(np.iinfo(image.dtype).max)
+    gray = np.nan_to_num(np.clip(gray, 0, 1))
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:  # dark ink on light paper
+        gray = 1.0 - gray
+    # An opening wider than a stroke keeps only the background (uneven light, paper shade); remove it.
+    k = max(3, (min(gray.shape) // 3) | 1)
+    background = cv2.morphologyEx(gray, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    ink = np.clip(gray - background, 0, None)
+    top = float(ink.max())
+    # Under MIN_CONTRAST the "ink" is paper texture or noise: there is nothing to read.
+    return ink / top if top >= MIN_CONTRAST else np.zeros_like(ink)
+
+
+def binarize(ink: np.ndarray) -> np.ndarray:
+    """uint8 {0, 1} mask of ink pixels: Otsu's threshold, never below a faint floor."""
+    as_u8 = np.round(ink * 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(as_u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return (as_u8 > max(threshold, 40)).astype(np.uint8)
+
+
+def erase_rules(mask: np.ndarray, digit_height: float) -> np.ndarray:
+    """Removes horizontal lines longer than two digit heights (ruled paper, form boxes' bottoms)."""
+    length = int(max(8, 2 * digit_height))
+    if mask.shape[1] <= length:
+        return mask
+    rules = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    return mask & (1 - rules)
+
+
+# ------------------------------------------------------------------ components
+@dataclass
+class _Blob:
+    x0: int
+    y0: int
+    x1: int  # exclusive
+    y1: int
+    labels: set  # connected-component labels that make it up
+    cut: tuple[int, int] | None = None  # columns [a, b) of the blob's pixels that belong to it
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, list[_Blob], list[int]]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    blobs, areas = [], []
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        blobs.append(_Blob(int(x), int(y), int(x + w), int(y + h), {i}))
+        areas.append(int(area))
+    return labels, blobs, areas
+
+
+def _drop_specks(blobs: list[_Blob], areas: list[int]) -> list[_Blob]:
+    if not blobs:
+        return blobs
+    big = max(areas)
+    tall = max(b.height for b in blobs)
+    return [b for b, a in zip(blobs, areas) if a >= 0.08 * big and (b.height >= 0.3 * tall or a >= 0.25 * big)]
+
+
+def _union(a: _Blob, b: _Blob) -> _Blob:
+    return _Blob(min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1), a.labels | b.labels)
+
+
+def _merge_pieces(blobs: list[_Blob], digit_height: float) -> list[_Blob]:
+    """Joins the pieces of broken digits; drops stray short marks.
+
+    Two neighbours are one digit when they are stacked (sharing most columns, hardly any rows: a
+    5's bar over its body), or when neither is digit-tall but together they are and nothing
+    separates them (a stroke broken in the middle). A short piece (under half a digit high) left
+    over joins the nearest digit within a third of a digit height, or is dropped.
+    """
+    h = digit_height
+    blobs = sorted(blobs, key=lambda b: b.x0)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(blobs) - 1):
+            a, b = blobs[i], blobs[i + 1]
+            overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
+            rows_shared = min(a.y1, b.y1) - max(a.y0, b.y0)
+            stacked = overlap > 0.5 * min(a.width, b.width) and rows_shared < 0.3 * min(a.height, b.height)
+            union = _union(a, b)
+            broken = max(a.height, b.height) < 0.8 * h and union.height >= 0.85 * h and -overlap <= 0.1 * h + 1
+            if stacked or broken:
+                blobs[i:i + 2] = [union]
+                merged = True
+                break
+    tall = [b for b in blobs if b.height >= 0.5 * h]
+    for piece in (b for b in blobs if b.height < 0.5 * h):
+        gaps = [max(t.x0 - piece.x1, piece.x0 - t.x1) for t in tall]
+        if gaps and min(gaps) <= h / 3:
+            j = int(np.argmin(gaps))
+            tall[j] = _union(tall[j], piece)
+    return sorted(tall, key=lambda b: b.x0)
+
+
+def _cut(b: _Blob, pixels: np.ndarray, cuts: list[int]) -> list[_Blob]:
+    """``b`` cut at the given columns (relative to b.x0), each part shrunk to its own rows."""
+    region = np.isin(pixels[b.y0:b.y1, b.x0:b.x1], list(b.labels))
+    parts = []
+    for a, c in zip([0, *cuts], [*cuts, b.width]):
+        rows = np.flatnonzero(region[:, a:c].any(axis=1))
+        if rows.size:
+            parts.append(_Blob(b.x0 + a, b.y0 + int(rows[0]), b.x0 + c, b.y0 + int(rows[-1]) + 1, b.labels,
+                               cut=(b.x0 + a, b.x0 + c)))
+    return parts
+
+
+def _alternatives(b: _Blob, pixels: np.ndarray, digit_height: float) -> list[list[_Blob]]:
+    """Ways to read one blob: as it is, and cut into the number of digits its width may hold.
+
+    Narrower than 0.7 x its height: one digit. Wider than 1.8 x: always cut. Between (a round 0,
+    a 2 with a long tail, or two digits touching) both readings are kept for :func:`assemble` to
+    decide. Cuts go to the columns with the least ink near where they are expected, and
+    a cut is kept only if every part is digit-tall (a 2's tail alone is not a digit).
+    """
+    ratio = b.width / max(1, b.height)
+    if ratio < 0.7:
+        return [[b]]
+    region = np.isin(pixels[b.y0:b.y1, b.x0:b.x1], list(b.labels))
+    profile = region.sum(axis=0).astype(np.float32)
+    options = [] if ratio > 1.8 else [[b]]
+    for parts in sorted({max(2, int(round(ratio / 0.7))), 2} | ({3} if ratio > 1.5 else set())):
+        step = b.width / parts
+        candidates = []
+        for i in range(1, parts):
+            lo, hi = max(1, int(round((i - 0.3) * step))), min(b.width - 1, int(round((i + 0.3) * step)))
+            window = profile[lo:hi + 1]
+            order = lo + np.argsort(window, kind="stable")[:3] if window.size else np.array([int(i * step)])
+            candidates.append([int(c) for c in order])
+        cuts = [[c] for c in candidates[0]] if parts == 2 else [sorted(c[0] for c in candidates)]
+        for cut in cuts:  # a single cut: its best three columns
+            pieces = _cut(b, pixels, cut)
+            if len(pieces) == parts and all(p.height >= 0.6 * digit_height for p in pieces):
+                options.append(pieces)
+    return options or [[b]]
+
+
+def segment(ink: np.ndarray) -> list[list[list[tuple[list[int], np.ndarray]]]]:
+    """Light-on-dark ink [H,W] -> the line's digit slots left to right; each slot holds the ways to read
+    it (one or more digits), each digit as ([x, y, w, h], its own ink cut out [h,w])."""
+    mask = binarize(ink)
+    _, blobs, areas = _components(mask)
+    blobs = _drop_specks(blobs, areas)
+    if not blobs:
+        return []
+    # a second pass once the line's digit height is known: erase rules, then find the digits again
+    height = float(np.median([b.height for b in blobs if b.height < 0.95 * mask.shape[0]] or [mask.shape[0]]))
+    mask = erase_rules(mask, height)
+    labels, blobs, areas = _components(mask)
+    blobs = _merge_pieces(_drop_specks(blobs, areas), height)
+
+    ring = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+
+    def piece(b: _Blob):
+        # The blob's pixels and the one-pixel rim of anti-aliased ink around them (most of a small
+        # digit's gray levels), never a neighbour's pixels.
+        y0, x0, y1, x1 = max(0, b.y0 - 1), max(0, b.x0 - 1), min(ink.shape[0], b.y1 + 1), min(ink.shape[1], b.x1 + 1)
+        window = labels[y0:y1, x0:x1]
+        mine = np.isin(window, list(b.labels))
+        if b.cut is not None:
+            mine[:, :max(0, b.cut[0] - x0)] = False
+            mine[:, b.cut[1] - x0:] = False
+        own = cv2.dilate(mine.astype(np.uint8), ring).astype(bool) & ((window == 0) | mine)
+        return [b.x0, b.y0, b.width, b.height], np.where(own, ink[y0:y1, x0:x1], 0.0)
+
+    return [[[piece(p) for p in option] for option in _alternatives(b, labels, height)]
+            for b in sorted(blobs, key=lambda b: b.x0)]
+
+
+# ------------------------------------------------------------------ crops
+def mnist_frame(crop: np.ndarray, size: int = SIZE) -> np.ndarray:
+    """A digit's ink [h,w] -> float32 [size,size]: its strokes stretched to full ink (MNIST's strokes are
+    saturated; a small or faint digit's are not), fitted into 20/28 of the side, centred by centre of mass."""
+    crop = crop.astype(np.float32)
+    strokes = crop[crop > 0.05]
+    if strokes.size > 3:
+        crop = np.clip(crop / max(float(np.percentile(strokes, 90)), 1e-3), 0, 1)
+    h, w = crop.shape
+    box = BOX * size / SIZE
+    scale = box / max(h, w)
+    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    small = np.clip(cv2.resize(crop.astype(np.float32), (nw, nh), interpolation=method), 0, 1)
+    canvas = np.zeros((size, size), np.float32)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    canvas[top:top + nh, left:left + nw] = small
+    mass = canvas.sum()
+    if mass > 1e-6:
+        ys, xs = np.indices(canvas.shape)
+        dy = int(round((size - 1) / 2 - (ys * canvas).sum() / mass))
+        dx = int(round((size - 1) / 2 - (xs * canvas).sum() / mass))
+        dy, dx = int(np.clip(dy, -top, size - nh - top)), int(np.clip(dx, -left, size - nw - left))
+        canvas = np.roll(canvas, (dy, dx), axis=(0, 1))
+    return canvas
+
+
+# ------------------------------------------------------------------ reading
+Reader = Callable[[np.ndarray], np.ndarray]  # float32 [B,28,28,1] in [0,1] -> probabilities [B,10]
+
+
+def prepare(image: np.ndarray) -> tuple[list, np.ndarray]:
+    """An image -> (its slots, every candidate crop float32 [N,28,28,1]).
+
+    Slots index into the crops: ``slots[i][j]`` is the j-th way to read slot i, a list of
+    (box, crop index) pairs.
+    """
+    crops, slots = [], []
+    for options in segment(to_ink(image)):
+        slot = []
+        for option in options:
+            slot.append([(box, len(crops) + k) for k, (box, _) in enumerate(option)])
+            crops += [mnist_frame(c) for _, c in option]
+        slots.append(slot)
+    return slots, (np.stack(crops)[..., None] if crops else np.zeros((0, SIZE, SIZE, 1), np.float32))
+
+
+# log(width / height) of each digit's ink box in MNIST's training split: mean and standard deviation
+# (measured once; a 1 is narrow, a 0 or a 2 with its tail can be wider than high).
+ASPECT = {0: (-0.096, 0.184), 1: (-0.884, 0.444), 2: (-0.065, 0.203), 3: (-0.216, 0.202), 4: (-0.224, 0.202),
+          5: (-0.067, 0.244), 6: (-0.302, 0.209), 7: (-0.246, 0.205), 8: (-0.262, 0.213), 9: (-0.372, 0.200)}
+PER_DIGIT = -4.0  # log-prior of one more digit in a reading (chosen on validation digits, benchmarks/NOTES.md)
+
+
+def _reading_score(option: list, probs: np.ndarray) -> float:
+    """How plausible a reading of a blob is: for each digit, the reader's log-confidence plus how usual
+    its box's shape is for the digit it is read as. A softmax reads half of a 2 as a confident digit
+    too; half a 2 is rarely shaped like the digit it is read as."""
+    score = 0.0
+    for (x, y, w, h), i in option:
+        digit = int(np.argmax(probs[i]))
+        mean, sd = ASPECT[digit]
+        z = (np.log(max(w, 1) / max(h, 1)) - mean) / sd
+        score += float(np.log(max(float(probs[i][digit]), 1e-6))) - 0.5 * z * z - float(np.log(sd)) + PER_DIGIT
+    return score
+
+
+def assemble(slots: list, probs: np.ndarray) -> NumberRead:
+    """Picks, for each slot, its most plausible reading (:func:`_reading_score`)."""
+    digits = []
+    for slot in slots:
+        best = max(slot, key=lambda option: _reading_score(option, probs))
+        digits += [DigitRead(int(np.argmax(probs[i])), float(np.max(probs[i])), [int(v) for v in box])
+                   for box, i in best]
+    confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
+    return NumberRead("".join(str(d.digit) for d in digits), confidence, digits)
+
+
+def read_numbers(images: list[np.ndarray], reader: Reader, batch_size: int = 1024) -> list[NumberRead]:
+    """Reads many images: every candidate crop of every image goes through ``reader`` in batches of
+    ``batch_size`` (one batch for a few hundred digits)."""
+    prepared = [prepare(image) for image in images]
+    stacked = np.concatenate([crops for _, crops in prepared])
+    probs = np.concatenate([reader(stacked[j:j + batch_size]) for j in range(0, len(stacked), batch_size)]
+                           or [np.zeros((0, 10), np.float32)])
+    reads, start = [], 0
+    for slots, crops in prepared:
+        reads.append(assemble(slots, probs[start:start + len(crops)]))
+        start += len(crops)
+    return reads
+
+
+def draw_boxes(image: np.ndarray, read: NumberRead, path: Path) -> None:
+    """Writes ``image`` with each digit's box and reading drawn on it."""
+    canvas = np.asarray(image)
+    if canvas.dtype != np.uint8:
+        canvas = np.round(np.clip(canvas.astype(np.float32) / max(1.0, float(canvas.max())), 0, 1) * 255)
+        canvas = canvas.astype(np.uint8)
+    if canvas.ndim == 2:
+        canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
+    canvas = np.ascontiguousarray(canvas[..., :3])
+    scale = max(1, 96 // max(1, canvas.shape[0]))  # small numbers are drawn enlarged, so the labels can be read
+    if scale > 1:
+        canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    canvas = cv2.copyMakeBorder(canvas, 16, 0, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    for d in read.digits:
+        x, y, w, h = (v * scale for v in d.box)
+        cv2.rectangle(canvas, (x, y + 16), (x + w - 1, y + h - 1 + 16), (0, 0, 255), 1)
+        cv2.putText(canvas, str(d.digit), (x, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 255), 1, cv2.LINE_AA)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), canvas)
+
+
+# ------------------------------------------------------------------ files
+def decode_image(data: bytes) -> np.ndarray:
+    """Encoded PNG/JPEG/BMP/GIF (first frame)/WEBP -> a gray array (uint8, or float32 in [0,1] for
+    16-bit and float images); ValueError when it is not a decodable image."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise ValueError("empty file")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                gray = np.asarray(image, np.float32)
+                return gray / max(float(gray.max()), 1.0)
+            return np.asarray(image.convert("L"))
+    except UnidentifiedImageError:
+        raise ValueError("not a decodable PNG/JPEG/BMP/GIF/WEBP image (unknown or damaged format)") from None
+    except (OSError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({str(e)[:120]})") from None
+
+
+def read_number_files(reader: Reader, paths, boxes_dir=None, chunk: int = 256) -> list[dict]:
+    """Each file -> {path, number, confidence, digits, error}; crops of ``chunk`` files share batches.
+
+    With ``boxes_dir`` each image is also written there with its boxes and digits drawn on it, under
+    its own path (so that equal names in different folders never overwrite each other).
+    """
+    paths = [Path(p) for p in paths]
+    results = []
+    for start in range(0, len(paths), chunk):
+        images, records = {}, []
+        for path in paths[start:start + chunk]:
+            record = {"path": str(path), "number": None, "confidence": None, "digits": None, "error": None}
+            try:
+                images[len(records)] = decode_image(path.read_bytes())
+            except (OSError, ValueError) as e:
+                record["error"] = str(e) if isinstance(e, ValueError) else f"cannot read: {e.strerror or e}"
+            records.append(record)
+        keys = list(images)
+        for key, read in zip(keys, read_numbers([images[k] for k in keys], reader)):
+            records[key].update(number=read.number, confidence=read.confidence,
+                                digits=[vars(d) for d in read.digits])
+            if boxes_dir:
+                path = Path(records[key]["path"]).resolve()
+                draw_boxes(images[key], read, Path(boxes_dir) / path.relative_to(path.anchor).with_suffix(
+                    ".boxes.png"))
+        results += records
+    return results
+
+
+def print_number_results(results: list[dict], fmt: str = "text") -> None:
+    if fmt == "json":
+        print(json.dumps(results, indent=2))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, ["path", "number", "confidence", "error"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(results)
+    else:
+        for r in results:
+            print(f"{r['path']}\terror: {r['error']}" if r["error"] else f"{r['path']}\t{r['number']}\t"
+                  f"{r['confidence']:.4f}")
