@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline")
+BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline", "numbers")
 
 
 def machine() -> str:
@@ -210,16 +210,52 @@ def bench_serving() -> dict:
 
     path = latest_version(ROOT / "saved_models" / "hybrid")
     hybrid = tf.saved_model.load(str(path)).signatures["serving_default"]
+    first = tf.saved_model.load(str(ROOT / "saved_models" / "hybrid" / "1")).signatures["serving_default"]
     rec = keras.saving.load_model(ROOT / "saved_models" / "cnn" / "recognizer.keras", compile=False)
     rec_fn = tf.function(lambda image: rec(image, training=False))
     lr = np.random.default_rng(0).random((1, 7, 7, 1)).astype("float32")
     hr = np.random.default_rng(0).random((1, 28, 28, 1)).astype("float32")
     sizes = (1, 32, 256)
     h = serving_speed(hybrid, "image", lr, sizes, repeats=100)
+    v1 = serving_speed(first, "image", lr, sizes, repeats=100)
     r = serving_speed(rec_fn, "image", hr, sizes, repeats=100)
-    return {"savedmodel": str(path.relative_to(ROOT)), "hybrid": h, "recognizer_alone": r,
+    return {"savedmodel": str(path.relative_to(ROOT)), "hybrid": h, "hybrid_version_1": v1, "recognizer_alone": r,
+            "throughput_ratio_latest_over_version_1": {b: round(h[b]["images_per_s"] / v1[b]["images_per_s"], 3)
+                                                       for b in h},
             "throughput_ratio_hybrid_over_recognizer": {b: round(h[b]["images_per_s"] / r[b]["images_per_s"], 3)
                                                         for b in h}}
+
+
+# ---------------------------------------------------------------- numbers
+def bench_numbers(n: int = 1000) -> dict:
+    """Reading 1,000 five-digit numbers (MNIST test digits, clear gaps, full resolution) through the
+    SavedModel: segmentation and framing on the CPU, every crop in batches; the naive equal-cell
+    slicing (N known) read the same way as the peer."""
+    from hdsr_tf import numbers
+    from hdsr_tf.data import mnist
+    from hdsr_tf.evaluation import numbers as ev
+    from hdsr_tf.predict import Predictor
+
+    x, y = mnist.load_arrays("test")
+    images, truth = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), n, seed=0)
+    predictor = Predictor(ROOT / "saved_models" / "hybrid")
+    numbers.read_numbers(images[:20], predictor.probabilities)  # warm-up (tracing)
+    t = time.perf_counter()
+    prepared = [numbers.prepare(image) for image in images]
+    segment_s = time.perf_counter() - t
+    t = time.perf_counter()
+    reads = numbers.read_numbers(images, predictor.probabilities)
+    total_s = time.perf_counter() - t
+    t = time.perf_counter()
+    baseline = ev.baseline_reads(images, truth, predictor.probabilities)
+    baseline_s = time.perf_counter() - t
+    crops = sum(len(c) for _, c in prepared)
+    return {"numbers": n, "digits_per_number": 5, "savedmodel": str(predictor.path.relative_to(ROOT)),
+            "seconds": round(total_s, 2), "numbers_per_s": round(n / total_s),
+            "segmentation_seconds": round(segment_s, 2), "candidate_crops": crops,
+            "string_accuracy": ev.score([r.number for r in reads], truth)["string_accuracy"],
+            "equal_cells_seconds_one_batch_per_image": round(baseline_s, 2),
+            "equal_cells_string_accuracy": ev.score(baseline, truth)["string_accuracy"]}
 
 
 # ---------------------------------------------------------------- pipeline

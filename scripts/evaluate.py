@@ -4,10 +4,13 @@
 Rows: (a) recognizer on HR, (b) bicubic + recognizer, (c) PSNR-SR + recognizer,
 (d) GAN-SR + recognizer, (e) the jointly fine-tuned hybrid, (f) the exported
 SavedModel (must equal e), (g) a CNN trained directly on LR digits, on the full
-test set. At 4x by default (about 45 s on a 2-core CPU); --scales 4,2 adds the 2x
-models (about twice as long). Writes report.md, report.json and figures into
---out (outside the tracked tree by default; --refresh-reports rewrites the
-committed reports/evaluation/ instead, as `--scales 4,2 --refresh-reports`).
+test set; then a short row on reading whole numbers (5 test digits per image,
+200 seeded numbers at full resolution and at about 7 px per digit).
+
+At 4x by default (under a minute on a 2-core CPU); --scales 4,2 adds the 2x
+models. Writes report.md, report.json and figures into --out (outside the
+tracked tree by default; --refresh-reports rewrites the committed
+reports/evaluation/ instead, as `--scales 4,2 --refresh-reports`).
 """
 
 from hdsr_tf import cli
@@ -24,6 +27,8 @@ def main():
     parser.add_argument("--scales", default="4", help="scales to evaluate where models exist, e.g. 4,2")
     parser.add_argument("--dida-dir", help="also evaluate on this DIDA-style folder's test split")
     parser.add_argument("--no-speed", action="store_true", help="skip the SavedModel latency measurement")
+    parser.add_argument("--numbers", type=int, default=200,
+                        help="numbers per condition in the whole-number row (0: skip)")
     args = parser.parse_args()
 
     from pathlib import Path
@@ -57,7 +62,16 @@ def main():
             results.append(r)
     if not results:
         cli.fail(f"no shipped super-resolution models under {root}")
-    print(f"report: {write_report(results, out)}")
+    number_rows = []
+    if args.numbers > 0 and (root / "hybrid").is_dir():
+        from hdsr_tf.evaluation import numbers as ev
+        from hdsr_tf.predict import Predictor
+
+        conditions = [ev.Condition("separated", height, "dark_on_light") for height in ("full", "7px")]
+        number_rows = ev.evaluate(x, y, Predictor(root / "hybrid").probabilities, conditions, args.numbers)
+        for row in number_rows:
+            print(f"  numbers: {row['condition']:<46} string accuracy {row['string_accuracy']:.2%}")
+    print(f"report: {write_report(results, out, number_rows)}")
 
 
 if __name__ == "__main__":

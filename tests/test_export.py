@@ -239,3 +239,34 @@ def test_predict_script_on_a_folder_with_bad_files(exported, tmp_path):
     assert any("broken.png\terror: not a decodable" in line for line in lines)
     assert any("empty.bmp\terror: empty file" in line for line in lines)
     assert "Traceback" not in proc.stderr
+
+
+def test_full_resolution_inputs_skip_super_resolution(exported):
+    model, *_, loaded = exported
+    x28 = np.random.default_rng(5).random((3, 28, 28, 1)).astype(np.float32)
+    out = loaded.signatures["serving_default"](image=tf.constant(x28))
+    np.testing.assert_allclose(out["probabilities"].numpy(), model.get_layer("recognizer")(x28).numpy(), atol=1e-5)
+    np.testing.assert_allclose(out["sr_image"].numpy(), x28, atol=1e-6)  # what the recognizer read
+    x7 = x28[:, ::4, ::4]
+    np.testing.assert_allclose(loaded.signatures["serving_default"](image=tf.constant(x7))["probabilities"].numpy(),
+                               model(x7)["probabilities"].numpy(), atol=1e-5)  # small inputs: the hybrid
+
+
+def test_empty_batches_get_empty_answers(exported):
+    *_, loaded = exported
+    for shape in ([0, 7, 7, 1], [0, 28, 28, 1]):
+        out = loaded.signatures["serving_default"](image=tf.zeros(shape))
+        assert {k: tuple(v.shape) for k, v in out.items()} == {"probabilities": (0, 10), "digit": (0,),
+                                                                "confidence": (0,), "sr_image": (0, 28, 28, 1)}
+    out = loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([], tf.string))
+    assert out["digit"].shape == (0,) and out["sr_image"].shape == (0, 28, 28, 1)
+
+
+def test_a_bytes_batch_routes_each_image_by_its_own_size(exported):
+    model, *_, loaded = exported
+    small = (np.random.default_rng(6).random((7, 7)) * 100).astype(np.uint8)  # dark border: not inverted
+    large = (np.random.default_rng(7).random((28, 28)) * 100).astype(np.uint8)
+    out = loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([png(small), png(large), png(small)]))
+    hybrid = model(small[None, :, :, None].astype(np.float32) / 255)["probabilities"].numpy()[0]
+    direct = model.get_layer("recognizer")(large[None, :, :, None].astype(np.float32) / 255).numpy()[0]
+    np.testing.assert_allclose(out["probabilities"].numpy(), [hybrid, direct, hybrid], atol=1e-5)

@@ -82,10 +82,14 @@ def test_shipped_hybrids_match_their_metrics(test_set, folder, scale):
     hr_accuracy = float(np.mean(hr_pred == labels))
     assert hr_accuracy == pytest.approx(metrics["after"]["recognizer_hr_accuracy"], abs=0.0005)
     assert hr_accuracy >= _metrics("cnn")["accuracy"] - 0.001
-    if folder == "hybrid_x4":  # the served SavedModel is this hybrid, exported
-        from hdsr_tf.export import latest_version
+    if folder == "hybrid_x4":  # the served SavedModel is this hybrid, exported: version 1, and 2 with size routing
+        def served(version, x):
+            fn = tf.saved_model.load(str(SHIPPED / "hybrid" / version)).signatures["serving_default"]
+            return np.concatenate([fn(image=tf.constant(x[i:i + 1000]))["probabilities"].numpy()
+                                   for i in range(0, len(x), 1000)])
 
-        fn = tf.saved_model.load(str(latest_version(SHIPPED / "hybrid"))).signatures["serving_default"]
-        served = np.concatenate([fn(image=tf.constant(lr[i:i + 1000]))["probabilities"].numpy()
-                                 for i in range(0, len(lr), 1000)])
-        np.testing.assert_array_equal(np.argmax(served, 1), np.argmax(probs, 1))
+        v1, v2 = served("1", lr), served("2", lr)
+        np.testing.assert_array_equal(np.argmax(v1, 1), np.argmax(probs, 1))
+        np.testing.assert_allclose(v2, v1, atol=1e-5)  # a version-1 request gets the same answer from version 2
+        full = np.argmax(served("2", images.astype(np.float32) / 255), 1)  # full resolution: no SR detour
+        np.testing.assert_array_equal(full, hr_pred)

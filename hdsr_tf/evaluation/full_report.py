@@ -105,7 +105,7 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
     return result
 
 
-def write_report(results: list[dict], out_dir: Path) -> Path:
+def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | None = None) -> Path:
     lines = ["# hdsr_tf evaluation report", "",
              "Low-resolution digits are made by area downsampling of the test digits. Accuracy and macro "
              "precision/recall/F1 are over all test digits; PSNR/SSIM compare the image the recognizer "
@@ -122,7 +122,12 @@ def write_report(results: list[dict], out_dir: Path) -> Path:
                 f"batch {b}: p50 {v['p50_ms']:.2f} ms, {v['images_per_s']:.0f} images/s"
                 for b, v in r["savedmodel_speed"].items()) + "\n")
         lines += [f"![comparison]({r['figure']})", ""]
+    if number_rows:
+        from hdsr_tf.evaluation.numbers import markdown
+
+        lines += ["## Whole numbers (5 MNIST test digits in one image, read by the SavedModel)", "",
+                  "Full table and conditions: `python scripts/evaluate_numbers.py`.", "", markdown(number_rows)]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text("\n".join(lines))
-    write_json(out_dir / "report.json", {"results": results})
+    write_json(out_dir / "report.json", {"results": results, "numbers": number_rows or []})
     return out_dir / "report.md"

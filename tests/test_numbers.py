@@ -1,0 +1,188 @@
+"""Reading whole numbers: segmentation on hand-made lines, the CLI's JSON, the serving client, the evaluation."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import cv2
+import numpy as np
+import pytest
+from conftest import run_script
+
+from hdsr_tf import numbers
+
+
+def glyph(char: str, height: int = 24) -> np.ndarray:
+    """One handwriting-free digit shape, white on black, cropped to its ink."""
+    canvas = np.zeros((60, 60), np.uint8)
+    cv2.putText(canvas, char, (8, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 255, 4, cv2.LINE_AA)
+    ys, xs = np.nonzero(canvas > 40)
+    ink = canvas[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    return cv2.resize(ink, (max(1, round(ink.shape[1] * height / ink.shape[0])), height))
+
+
+def line(text: str, gap: int = 6, dark_on_light: bool = True) -> np.ndarray:
+    """The characters of ``text`` side by side (gap may be negative: overlapping), on a 40-px line."""
+    glyphs = [glyph(c) for c in text]
+    width = sum(g.shape[1] for g in glyphs) + gap * (len(glyphs) - 1) + 16
+    canvas, x = np.zeros((40, width), np.uint8), 8
+    for g in glyphs:
+        h, w = g.shape
+        canvas[8:8 + h, x:x + w] = np.maximum(canvas[8:8 + h, x:x + w], g)
+        x += w + gap
+    return 255 - canvas if dark_on_light else canvas
+
+
+def slots(image):
+    return numbers.segment(numbers.to_ink(image))
+
+
+def test_separated_digits_are_found_left_to_right():
+    found = slots(line("3571"))
+    assert len(found) == 4
+    xs = [options[0][0][0][0] for options in found]
+    assert xs == sorted(xs)
+    assert all(len(options[0]) == 1 for options in found)  # each read first as one digit
+
+
+def test_light_on_dark_gives_the_same_boxes_as_dark_on_light():
+    def boxes(im):
+        return [[box for box, _ in option] for options in slots(im) for option in options]
+
+    assert boxes(line("2468", dark_on_light=False)) == boxes(line("2468"))
+
+
+def test_touching_digits_offer_a_cut_into_two():
+    found = slots(line("50", gap=-2))
+    assert len(found) == 1  # one blob ...
+    assert any(len(option) == 2 for option in found[0])  # ... that may be read as two digits
+    apart = slots(line("50"))
+    assert len(apart) == 2 and all(len(options[0]) == 1 for options in apart)  # apart: two blobs, read whole first
+
+
+def test_a_broken_stroke_is_joined_and_a_speck_dropped():
+    image = line("7")
+    ink_rows = np.flatnonzero((255 - image).max(axis=1) > 0)
+    middle = (ink_rows[0] + ink_rows[-1]) // 2
+    image[middle - 1:middle + 2, :] = 255  # a break through the digit
+    image[2:4, -5:-3] = 0  # a speck far from it
+    found = slots(image)
+    assert len(found) == 1
+    box = found[0][0][0][0]
+    assert box[3] >= 0.9 * (ink_rows[-1] - ink_rows[0] + 1)  # the whole digit's height, both pieces
+
+
+def test_a_ruled_line_is_erased():
+    image = line("4821")
+    plain = [options[0][0][0] for options in slots(image)]
+    ruled = image.copy()
+    ruled[30:32, :] = 0  # a ruled line through the lower part of every digit
+    found = slots(ruled)
+    assert len(found) == 4
+    for (x, _, w, _), options in zip(plain, found):
+        assert abs(options[0][0][0][0] - x) <= 1 and abs(options[0][0][0][2] - w) <= 2
+
+
+def test_no_ink_reads_as_no_number():
+    blank = np.full((40, 120), 200, np.uint8)
+    noisy = np.clip(blank + np.random.default_rng(0).normal(0, 8, blank.shape), 0, 255).astype(np.uint8)
+    calls = []
+    reads = numbers.read_numbers([blank, noisy], lambda crops: calls.append(len(crops)) or np.zeros((len(crops), 10)))
+    assert [r.number for r in reads] == ["", ""] and all(not r.digits for r in reads)
+
+
+def test_all_crops_of_all_images_are_read_in_one_batch():
+    calls = []
+
+    def reader(crops):
+        calls.append(crops.shape)
+        return np.tile(np.eye(10, dtype=np.float32)[7], (len(crops), 1))
+
+    reads = numbers.read_numbers([line("12"), line("345"), line("6")], reader)
+    assert len(calls) == 1 and calls[0][1:] == (28, 28, 1)
+    assert [r.number for r in reads] == ["77", "777", "7"]
+    assert reads[1].confidence == pytest.approx(1.0) and [d.box[0] for d in reads[1].digits] == sorted(
+        d.box[0] for d in reads[1].digits)
+
+
+@pytest.fixture(scope="module")
+def number_folder(tmp_path_factory, mnist_ready):
+    from hdsr_tf.data import mnist
+    from hdsr_tf.evaluation import numbers as ev
+
+    folder = tmp_path_factory.mktemp("numbers")
+    x, y = mnist.load_arrays("test")
+    images, labels = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), 2, seed=3)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        cv2.imwrite(str(folder / f"n{i}_{label}.png"), image)
+    cv2.imwrite(str(folder / "blank.png"), np.full((40, 100), 230, np.uint8))
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    return folder
+
+
+def test_predict_number_json_schema_and_per_file_errors(number_folder, tmp_path):
+    proc = run_script("predict.py", "--number", "--format", "json", number_folder, "--boxes-dir", tmp_path / "boxes",
+                      timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]  # one file failed; the others were read
+    records = {r["path"].split("/")[-1]: r for r in json.loads(proc.stdout)}
+    assert len(records) == 4 and {"blank.png", "corrupt.png"} <= set(records)
+    for name, r in records.items():
+        assert set(r) == {"path", "number", "confidence", "digits", "error"}
+    assert records["corrupt.png"]["error"].startswith("not a decodable") and records["corrupt.png"]["number"] is None
+    assert records["blank.png"] == {**records["blank.png"], "number": "", "digits": [], "error": None}
+    for name in (n for n in records if n.startswith("n")):
+        r = records[name]
+        assert r["error"] is None and len(r["number"]) == 5 and len(r["digits"]) == 5
+        assert r["confidence"] == pytest.approx(np.prod([d["confidence"] for d in r["digits"]]))
+        assert [d["digit"] for d in r["digits"]] == [int(c) for c in r["number"]]
+        lefts = [d["box"][0] for d in r["digits"]]
+        assert lefts == sorted(lefts) and all(len(d["box"]) == 4 for d in r["digits"])
+    drawn = sorted(p.name for p in (tmp_path / "boxes").rglob("*.png"))
+    assert drawn == sorted(n.replace(".png", ".boxes.png") for n in records if n != "corrupt.png")
+
+
+class _FakeServing(BaseHTTPRequestHandler):
+    requests: list = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(body)
+        shapes = {np.asarray(i["image"]).shape for i in body["instances"]}
+        preds = [{"digit": 4, "confidence": 1.0, "probabilities": list(np.eye(10)[4])} for _ in body["instances"]]
+        self.send_response(200 if shapes == {(28, 28, 1)} else 400)
+        self.end_headers()
+        self.wfile.write(json.dumps({"predictions": preds}).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def test_serving_client_reads_numbers_with_one_request(tmp_path):
+    server = HTTPServer(("127.0.0.1", 0), _FakeServing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name, text in (("a.png", "12"), ("b.png", "305")):
+            cv2.imwrite(str(tmp_path / name), line(text))
+        proc = run_script("serving_client.py", "--number", "--url", f"http://127.0.0.1:{server.server_port}",
+                          tmp_path / "a.png", tmp_path / "b.png", timeout=120)
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [ln.split("\t")[1] for ln in proc.stdout.strip().splitlines()] == ["44", "444"]
+    assert len(_FakeServing.requests) == 1 and _FakeServing.requests[0]["signature_name"] == "serving_default"
+    assert len(_FakeServing.requests[0]["instances"]) >= 5  # every candidate crop of both images, at once
+
+
+@pytest.mark.slow
+def test_evaluate_numbers_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready):
+    out = tmp_path / "numbers"
+    run_script("evaluate_numbers.py", "--n", "3", "--out", out, check=True, timeout=600)
+    data = json.loads((out / "numbers.json").read_text())
+    assert data["meta"]["n"] == 3 and data["meta"]["digits"] == "MNIST test split"
+    assert len(data["rows"]) == 13 and len(list((out / "examples").glob("*.png"))) == 13
+    for row in data["rows"]:
+        assert row["n"] == 3 and row["string_accuracy"] <= row["digit_accuracy"] + 1e-9
+        assert {"baseline_string_accuracy", "baseline_digit_accuracy"} <= set(row)
+    again = tmp_path / "again"
+    run_script("evaluate_numbers.py", "--n", "3", "--out", again, check=True, timeout=600)
+    assert json.loads((again / "numbers.json").read_text())["rows"] == data["rows"]  # seeded: the same numbers
