@@ -21,7 +21,7 @@ def bicubic_4x(mnist_ready):
 @pytest.mark.slow
 def test_evaluate_report_has_every_row(tiny_shipped, tmp_path, bicubic_4x):
     out = tmp_path / "report"
-    proc = run_script("evaluate.py", "--models", tiny_shipped, "--out", out, check=True, timeout=600)
+    proc = run_script("evaluate.py", "--models", tiny_shipped, "--out", out, "--numbers", "3", check=True, timeout=600)
     assert f"report: {out / 'report.md'}" in proc.stdout
     report = json.loads((out / "report.json").read_text())["results"]
     assert [r["scale"] for r in report] == [4]  # no 2x models: skipped
@@ -41,6 +41,8 @@ def test_evaluate_report_has_every_row(tiny_shipped, tmp_path, bicubic_4x):
     md = (out / "report.md").read_text()
     assert "(g) CNN trained directly on 7x7 digits" in md and (out / "comparison_mnist_x4.png").exists()
     assert "SSIM (11x11)" in md and "SSIM (7x7)" in md
+    numbers = json.loads((out / "report.json").read_text())["numbers"]
+    assert [r["n"] for r in numbers] == [3, 3] and "## Whole numbers" in md
 
 
 @pytest.mark.slow

@@ -88,8 +88,9 @@ def test_shipped_hybrids_match_their_metrics(test_set, folder, scale):
             return np.concatenate([fn(image=tf.constant(x[i:i + 1000]))["probabilities"].numpy()
                                    for i in range(0, len(x), 1000)])
 
-        v1, v2 = served("1", lr), served("2", lr)
+        v1 = served("1", lr)
         np.testing.assert_array_equal(np.argmax(v1, 1), np.argmax(probs, 1))
-        np.testing.assert_allclose(v2, v1, atol=1e-5)  # a version-1 request gets the same answer from version 2
+        sample = np.random.default_rng(0).permutation(len(lr))[:1000]  # a version-1 request, answered by version 2
+        np.testing.assert_allclose(served("2", lr[sample]), v1[sample], atol=1e-5)
         full = np.argmax(served("2", images.astype(np.float32) / 255), 1)  # full resolution: no SR detour
         np.testing.assert_array_equal(full, hr_pred)
