@@ -46,7 +46,8 @@ def main():
         rows.append(row)
         example, _ = ev.make_set(images, labels, condition, 1, args.seed)
         read = numbers.read_numbers(example, predictor.probabilities)[0]
-        numbers.draw_boxes(example[0], read, out / "examples" / f"{condition.name.replace(', ', '_')}.png")
+        name = condition.name.replace(", ", "_").replace(" ", "-")
+        numbers.draw_boxes(example[0], read, out / "examples" / f"{name}.png")
     out.mkdir(parents=True, exist_ok=True)
     meta = {"model": str(predictor.path), "n": args.n, "seed": args.seed, "digits": "MNIST test split",
             "seconds": round(time.time() - start, 1)}
