@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline", "numbers")
+BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline", "numbers", "predict")
 
 
 def machine() -> str:
@@ -256,6 +256,37 @@ def bench_numbers(n: int = 1000) -> dict:
             "string_accuracy": ev.score([r.number for r in reads], truth)["string_accuracy"],
             "equal_cells_seconds_one_batch_per_image": round(baseline_s, 2),
             "equal_cells_string_accuracy": ev.score(baseline, truth)["string_accuracy"]}
+
+
+# ---------------------------------------------------------------- predict
+def bench_predict(n: int = 2000) -> dict:
+    """scripts/predict.py's reading of n small PNGs (7x7 test digits) through the SavedModel's bytes
+    signature: in batches of 256, against one file per call (how predict.py read before session 7)."""
+    import tempfile
+
+    import cv2
+    import numpy as np
+
+    from hdsr_tf.data import mnist
+    from hdsr_tf.evaluation.sr_report import lr_test_images
+    from hdsr_tf.predict import Predictor
+
+    lr, _ = lr_test_images(mnist.load_arrays("test")[0][:n], 4)
+    predictor = Predictor(ROOT / "saved_models" / "hybrid")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, digit in enumerate(lr):
+            paths.append(Path(tmp) / f"{i:05d}.png")
+            cv2.imwrite(str(paths[-1]), np.round(digit[..., 0] * 255).astype(np.uint8))
+        rates = {}
+        for name, batch in (("one_file_per_call", 1), ("batches_of_256", 256)):
+            predictor.predict_files(paths[:300], batch_size=batch)  # warm-up (tracing)
+            t = time.perf_counter()
+            results = predictor.predict_files(paths, batch_size=batch)
+            rates[name] = round(n / (time.perf_counter() - t))
+        assert not any(r["error"] for r in results)
+    return {"files": n, "savedmodel": str(predictor.path.relative_to(ROOT)), "images_per_s": rates,
+            "speedup": round(rates["batches_of_256"] / rates["one_file_per_call"], 2)}
 
 
 # ---------------------------------------------------------------- pipeline

@@ -6,7 +6,9 @@ Signatures (all take batches and return the same four outputs: ``probabilities``
 
 ``serving_default``
     ``image``: float32 [B,H,W,1] in [0,1], white ink on black, any H and W.
-    NaN pixels count as background, other values are clipped to [0,1].
+    NaN pixels count as background, +-inf is clipped to [0,1]; since version 2,
+    other values outside [0, 1] are refused with an InvalidArgumentError that
+    names the fix (version 1 clipped them too).
 ``predict_image_bytes``
     ``image_bytes``: string [B], encoded PNG, JPEG, BMP, GIF (first frame) or WEBP.
     Decoded, made gray, then *automatically*: inverted when the image border is
@@ -47,6 +49,9 @@ from hdsr_tf.models.hybrid import HR_SIZE
 from hdsr_tf.models.layers import ResizeTo, SanitizeImage
 
 LABELS = [str(d) for d in range(10)]
+RANGE_TOLERANCE = 1e-3  # rounding, not another scale
+RANGE_MESSAGE = ("image values must be in [0, 1], white ink on black: divide 8-bit images by 255 "
+                 "(found min, max:)")
 AUTO, NO, YES = -1, 0, 1
 
 
@@ -110,7 +115,18 @@ class SizeRouter:
         return self._unless_empty(lambda batch: dict(self.model(batch, training=False)), x)
 
     def batch(self, image: tf.Tensor) -> dict:
-        """One batch of one size: all of it direct when full-resolution, else the hybrid."""
+        """One batch of one size: all of it direct when full-resolution, else the hybrid.
+
+        Finite values outside [0, 1] are refused: they are almost always 8-bit pixels or another
+        scale, which the model would read confidently and wrongly. NaN and +-inf keep their
+        documented handling (background; clipped).
+        """
+        finite = tf.boolean_mask(image, tf.math.is_finite(image))
+        in_range = tf.logical_and(tf.reduce_all(finite >= -RANGE_TOLERANCE),
+                                  tf.reduce_all(finite <= 1 + RANGE_TOLERANCE))
+        check = tf.debugging.Assert(in_range, [RANGE_MESSAGE, tf.reduce_min(finite), tf.reduce_max(finite)])
+        with tf.control_dependencies([check]):
+            image = tf.identity(image)
         full = tf.reduce_max(tf.shape(image)[1:3]) >= HR_SIZE
         return tf.cond(full, lambda: self.direct(self.to_hr(self.sanitize(image))), lambda: self.hybrid(image))
 

@@ -408,8 +408,8 @@ def read_number_files(reader: Reader, paths, boxes_dir=None, chunk: int = 256) -
                                 digits=[vars(d) for d in read.digits])
             if boxes_dir:
                 path = Path(records[key]["path"]).resolve()
-                draw_boxes(images[key], read, Path(boxes_dir) / path.relative_to(path.anchor).with_suffix(
-                    ".boxes.png"))
+                relative = path.relative_to(path.anchor)
+                draw_boxes(images[key], read, Path(boxes_dir) / relative.parent / f"{relative.name}.boxes.png")
         results += records
     return results
 

@@ -1,4 +1,10 @@
-"""Predictions from an exported SavedModel, one file at a time so one bad file fails alone."""
+"""Predictions from an exported SavedModel: files read in batches, and one bad file fails alone.
+
+A batch goes through the bytes signature at once; when TensorFlow refuses it
+(an image only the decoder finds damaged), the batch is read again one file at
+a time, so the bad file gets its own error (with TensorFlow's real cause) and
+the others their answers.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,26 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.export import latest_version
+
+
+def tf_cause(error: tf.errors.OpError) -> str:
+    """The line of a TensorFlow error that says what went wrong (not "Graph execution error:")."""
+    for line in (error.message or str(error)).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Graph execution error", "Detected at node", "[[", "<stack traces")):
+            return line
+    return (error.message or str(error)).strip().splitlines()[0]
+
+
+def write_sr_image(sr_image: np.ndarray, sr_dir, source: str) -> Path:
+    """Writes a super-resolved digit as PNG under ``sr_dir``, mirroring the source's own path (so that
+    equal names in different folders never overwrite each other)."""
+    source = Path(source).resolve()
+    relative = source.relative_to(source.anchor)
+    target = Path(sr_dir) / relative.parent / f"{relative.name}.sr.png"  # d.png and d.jpg stay apart
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(tf.io.encode_png(tf.cast(np.clip(sr_image, 0, 1) * 255 + 0.5, tf.uint8)).numpy())
+    return target
 
 
 class Predictor:
@@ -27,30 +53,56 @@ class Predictor:
         """float32 [B,H,W,1] in [0,1], white on black -> probabilities [B,10] (``serving_default``)."""
         return self.tensors_fn(image=tf.constant(images, tf.float32))["probabilities"].numpy()
 
+    def _run(self, items: list[bytes], invert: int, normalize: int) -> dict:
+        n = len(items)
+        return self.fn(image_bytes=tf.constant(items), invert=tf.constant([invert] * n, tf.int32),
+                       normalize=tf.constant([normalize] * n, tf.int32))
+
     def predict_bytes(self, data: bytes, invert: int = -1, normalize: int = -1) -> dict:
         if not data:
             raise ValueError("empty file")
         try:
-            out = self.fn(image_bytes=tf.constant([data]), invert=tf.constant([invert], tf.int32),
-                          normalize=tf.constant([normalize], tf.int32))
+            out = self._run([data], invert, normalize)
         except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
-            first = (e.message or str(e)).strip().splitlines()[0]
-            raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({first[:120]})") from None
+            raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({tf_cause(e)[:160]})") from None
         return {"digit": int(out["digit"][0]), "confidence": float(out["confidence"][0]),
                 "sr_image": out["sr_image"][0].numpy()}
 
-    def predict_file(self, path, invert: int = -1, normalize: int = -1, sr_dir=None) -> dict:
-        path = Path(path)
-        try:
-            result = self.predict_bytes(path.read_bytes(), invert, normalize)
-        except (OSError, ValueError) as e:
-            return {"path": str(path), "digit": None, "confidence": None, "error": str(e)}
-        if sr_dir:
-            out = Path(sr_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            png = tf.io.encode_png(tf.cast(np.clip(result["sr_image"], 0, 1) * 255 + 0.5, tf.uint8))
-            (out / f"{path.stem}_sr.png").write_bytes(png.numpy())
-        return {"path": str(path), "digit": result["digit"], "confidence": result["confidence"], "error": None}
+    def predict_files(self, paths, invert: int = -1, normalize: int = -1, sr_dir=None,
+                      batch_size: int = 256) -> list[dict]:
+        """One result per path, in order: {path, digit, confidence, error}; files go in batches."""
+        results = []
+        for start in range(0, len(paths), batch_size):
+            records, items = [], {}
+            for path in map(Path, paths[start:start + batch_size]):
+                records.append({"path": str(path), "digit": None, "confidence": None, "error": None})
+                try:
+                    data = path.read_bytes()
+                    if not data:
+                        raise ValueError("empty file")
+                    items[len(records) - 1] = data
+                except ValueError as e:
+                    records[-1]["error"] = str(e)
+                except OSError as e:
+                    records[-1]["error"] = f"cannot read: {e.strerror or e}"
+            keys = list(items)
+            try:
+                out = self._run([items[k] for k in keys], invert, normalize) if keys else None
+                answers = {k: {"digit": int(out["digit"][j]), "confidence": float(out["confidence"][j]),
+                               "sr_image": out["sr_image"][j].numpy()} for j, k in enumerate(keys)}
+            except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
+                answers = {}
+                for k in keys:  # the decoder refused the batch: find the bad file(s) one by one
+                    try:
+                        answers[k] = self.predict_bytes(items[k], invert, normalize)
+                    except ValueError as e:
+                        records[k]["error"] = str(e)
+            for k, answer in answers.items():
+                records[k].update(digit=answer["digit"], confidence=answer["confidence"])
+                if sr_dir:
+                    write_sr_image(answer["sr_image"], sr_dir, records[k]["path"])
+            results += records
+        return results
 
     @staticmethod
     def print_results(results: list[dict], fmt: str = "text") -> None:

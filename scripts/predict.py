@@ -40,7 +40,8 @@ def main():
     parser.add_argument("--normalize", choices=("auto", "yes", "no"), default="auto",
                         help="MNIST-normalize (crop, fit 20x20, centre); auto: only images larger than 28 px")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format")
-    parser.add_argument("--sr-dir", help="also write each super-resolved 28x28 digit here as PNG")
+    parser.add_argument("--sr-dir", help="also write each super-resolved 28x28 digit here as PNG, under the "
+                        "input's own path (<sr-dir>/<path>.sr.png)")
     parser.add_argument("--number", action="store_true", help="read each image as a number of one or more digits")
     parser.add_argument("--boxes-dir", help="with --number: also write each image with its digit boxes drawn here")
     args = parser.parse_args()
@@ -58,7 +59,7 @@ def main():
         print_number_results(results, args.format)
         return 1 if any(r["error"] for r in results) else 0
     invert = {"auto": -1, "dark": 1, "light": 0}[args.ink]
-    results = [predictor.predict_file(p, invert, CHOICE[args.normalize], args.sr_dir) for p in collect(args.paths)]
+    results = predictor.predict_files(list(collect(args.paths)), invert, CHOICE[args.normalize], args.sr_dir)
     if not results:
         cli.fail("no image files found in the given paths")
     Predictor.print_results(results, args.format)

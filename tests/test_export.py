@@ -237,6 +237,7 @@ def test_predict_script_on_a_folder_with_bad_files(exported, tmp_path):
                                                                                           abs=1e-4)
     assert any("text.png\terror:" in line for line in lines)
     assert any("broken.png\terror: not a decodable" in line for line in lines)
+    assert "Graph execution error" not in proc.stdout  # each error names TensorFlow's own cause
     assert any("empty.bmp\terror: empty file" in line for line in lines)
     assert "Traceback" not in proc.stderr
 
@@ -270,3 +271,44 @@ def test_a_bytes_batch_routes_each_image_by_its_own_size(exported):
     hybrid = model(small[None, :, :, None].astype(np.float32) / 255)["probabilities"].numpy()[0]
     direct = model.get_layer("recognizer")(large[None, :, :, None].astype(np.float32) / 255).numpy()[0]
     np.testing.assert_allclose(out["probabilities"].numpy(), [hybrid, direct, hybrid], atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", ["0-255", "-1..1", "dark ink as negatives"])
+def test_values_outside_the_unit_range_are_refused_with_the_fix(exported, scale):
+    *_, loaded = exported
+    x = np.random.default_rng(8).random((2, 7, 7, 1)).astype(np.float32)
+    x = {"0-255": x * 255, "-1..1": x * 2 - 1, "dark ink as negatives": -x}[scale]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must be in \[0, 1\].*divide 8-bit images by 255"):
+        loaded.signatures["serving_default"](image=tf.constant(x))
+    edge = np.clip(x, 0, 1)
+    edge[0, 0, 0, 0] = 1.0 + 1e-4  # rounding is not another scale
+    assert loaded.signatures["serving_default"](image=tf.constant(edge))["digit"].shape == (2,)
+
+
+def test_sr_dir_keeps_equal_names_in_different_folders_apart(exported, tmp_path):
+    _, base, _, _ = exported
+    for folder, digit in (("a", 3), ("b", 8)):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "in" / folder / "d.png"), draw_digit(digit, (40, 40)))
+    cv2.imwrite(str(tmp_path / "in" / "a" / "d.jpg"), draw_digit(5, (40, 40)))
+    run_script("predict.py", tmp_path / "in", "--model", base, "--sr-dir", tmp_path / "sr", check=True, timeout=300)
+    written = sorted(p.relative_to(tmp_path / "sr") for p in (tmp_path / "sr").rglob("*.png"))
+    assert len(written) == 3 and len({p.name for p in written}) == 2  # d.png.sr.png twice, in their own folders
+    images = [cv2.imread(str(tmp_path / "sr" / p), cv2.IMREAD_GRAYSCALE) for p in written]
+    assert all(im.shape == (28, 28) for im in images) and not np.array_equal(images[0], images[-1])
+
+
+def test_a_batch_with_a_damaged_file_answers_the_others(exported, tmp_path):
+    from hdsr_tf.predict import Predictor
+
+    _, base, path, loaded = exported
+    good = [tmp_path / f"g{i}.png" for i in range(3)]
+    for i, p in enumerate(good):
+        cv2.imwrite(str(p), draw_digit(i + 1, (40, 40)))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(png(draw_digit(1, (40, 40)))[:60])  # only the decoder can tell
+    results = Predictor(path).predict_files([good[0], bad, good[1], good[2]], batch_size=4)
+    assert [r["error"] is None for r in results] == [True, False, True, True]
+    assert results[1]["error"].startswith("not a decodable") and "Graph execution" not in results[1]["error"]
+    alone = Predictor(path).predict_files(good, batch_size=1)
+    assert [r["digit"] for r in alone] == [results[i]["digit"] for i in (0, 2, 3)]

@@ -138,7 +138,7 @@ def test_predict_number_json_schema_and_per_file_errors(number_folder, tmp_path)
         lefts = [d["box"][0] for d in r["digits"]]
         assert lefts == sorted(lefts) and all(len(d["box"]) == 4 for d in r["digits"])
     drawn = sorted(p.name for p in (tmp_path / "boxes").rglob("*.png"))
-    assert drawn == sorted(n.replace(".png", ".boxes.png") for n in records if n != "corrupt.png")
+    assert drawn == sorted(f"{n}.boxes.png" for n in records if n != "corrupt.png")
 
 
 class _FakeServing(BaseHTTPRequestHandler):
