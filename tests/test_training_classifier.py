@@ -150,9 +150,9 @@ def test_bad_folders_are_refused_before_anything_loads(tmp_path):
 
 @pytest.mark.slow
 def test_script_killed_mid_epoch_resumes_then_reports_on_the_full_test_set(tmp_path, mnist_ready):
-    # 2000 digits in batches of 32 with SGD: enough steps for batch norm's moving statistics to settle.
+    # 1500 digits in batches of 32 with SGD: enough steps for batch norm's moving statistics to settle.
     out = tmp_path / "run"
-    kill_mid_run_then_resume(["train_cnn.py", "--limit", "2000", "--epochs", "2", "--batch-size", "32",
+    kill_mid_run_then_resume(["train_cnn.py", "--limit", "1500", "--epochs", "2", "--batch-size", "32",
                               "--optimizer", "sgd", "--learning-rate", "0.05", "--early-stopping-patience", "0",
                               "--out-dir", out], out / "checkpoint" / "state.json", 2)
     for name in ("recognizer.keras", "metrics.json", "classification_report.txt", "confusion_matrix.png",

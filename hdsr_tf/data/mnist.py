@@ -166,10 +166,23 @@ def _builder(data_dir: Path):
 
 
 def prepare(data_dir: str | Path | None = None, gz_dir: str | Path | None = None, verbose: bool = True):
-    """Makes sure tfds' mnist is prepared in ``data_dir``; returns the builder."""
-    import tensorflow_datasets as tfds
+    """Makes sure tfds' mnist is prepared in ``data_dir``; returns the builder.
+
+    Processes that prepare the same data dir at once (parallel test workers, two scripts started
+    together) take turns: the second finds the data prepared.
+    """
+    import fcntl
 
     data_dir = Path(data_dir) if data_dir else default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _prepare_locked(data_dir, gz_dir, verbose)
+
+
+def _prepare_locked(data_dir: Path, gz_dir, verbose: bool):
+    import tensorflow_datasets as tfds
+
     builder = _builder(data_dir)
     if builder.is_prepared():
         return builder
@@ -237,7 +250,7 @@ def load_arrays(split: str, data_dir=None, gz_dir=None, verbose: bool = True):
     images, labels = tfds.as_numpy(ds.batch(NUM_TRAIN).get_single_element())
     images, labels = images.astype(np.uint8), labels.astype(np.int64)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp.npz")
+    tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.tmp.npz")  # concurrent writers never share a file
     np.savez(tmp, images=images, labels=labels)
     os.replace(tmp, cache)
     return images, labels
