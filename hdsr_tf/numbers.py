@@ -31,7 +31,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -54,9 +54,6 @@ class NumberRead:
     number: str = ""
     confidence: float = 0.0  # the product of the digits' confidences: the chance that all are right
     digits: list[DigitRead] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 # ------------------------------------------------------------------ ink

@@ -100,9 +100,6 @@ class Runner:
         return path
 
     # ------------------------------------------------------------ running
-    def finished(self, stage: str = "") -> dict | None:
-        return finished_summary(self.dir / stage)
-
     def run(self, build: Callable[[], Job], stage: str = "") -> dict:
         """Builds the job (unless ``stage`` already finished), trains or resumes it, and finishes it."""
         stage_dir = self.dir / stage
