@@ -71,7 +71,10 @@ class Predictor:
     def predict_files(self, paths, invert: int = -1, normalize: int = -1, sr_dir=None,
                       batch_size: int = 256) -> list[dict]:
         """One result per path, in order: {path, digit, confidence, error}; files go in batches."""
-        results = []
+        return [r for batch in self.iter_predict_files(paths, invert, normalize, sr_dir, batch_size) for r in batch]
+
+    def iter_predict_files(self, paths, invert: int = -1, normalize: int = -1, sr_dir=None, batch_size: int = 256):
+        """The results of :meth:`predict_files`, one finished batch at a time (an interrupted run keeps them)."""
         for start in range(0, len(paths), batch_size):
             records, items = [], {}
             for path in map(Path, paths[start:start + batch_size]):
@@ -101,8 +104,7 @@ class Predictor:
                 records[k].update(digit=answer["digit"], confidence=answer["confidence"])
                 if sr_dir:
                     write_sr_image(answer["sr_image"], sr_dir, records[k]["path"])
-            results += records
-        return results
+            yield records
 
     @staticmethod
     def print_results(results: list[dict], fmt: str = "text") -> None:

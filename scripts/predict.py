@@ -13,6 +13,7 @@ that every digit is right); "" when no digit is found. --format json gives each
 digit's confidence and box [x, y, width, height] in input pixels.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,11 +24,29 @@ CHOICE = {"auto": -1, "no": 0, "yes": 1}
 
 
 def collect(paths):
+    """(image files, problems): folders searched recursively; a folder that cannot be searched or a
+    dangling link becomes a problem of its own instead of silently disappearing."""
+    files, problems = [], []
     for p in map(Path, paths):
-        if p.is_dir():
-            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in EXTENSIONS)
-        else:
-            yield p
+        if not p.is_dir():
+            files.append(p)  # a missing or unreadable file gets its own error line when read
+            continue
+        found = []
+
+        def unsearchable(error):
+            problems.append({"path": error.filename, "error": f"cannot search folder: {error.strerror or error}"})
+
+        for folder, _, names in os.walk(p, onerror=unsearchable):
+            for name in names:
+                f = Path(folder) / name
+                if f.suffix.lower() not in EXTENSIONS:
+                    continue
+                if f.is_symlink() and not f.exists():
+                    problems.append({"path": str(f), "error": "dangling link"})
+                else:
+                    found.append(f)
+        files += sorted(found)
+    return files, problems
 
 
 def main():
@@ -52,17 +71,29 @@ def main():
     if args.boxes_dir and not args.number:
         cli.fail("--boxes-dir goes with --number")
     predictor = Predictor(args.model)
+    files, problems = collect(args.paths)
     if args.number:
-        results = read_number_files(predictor.probabilities, list(collect(args.paths)), args.boxes_dir)
+        results = read_number_files(predictor.probabilities, files, args.boxes_dir)
+        results += [{"number": None, "confidence": None, "digits": None, **p} for p in problems]
         if not results:
             cli.fail("no image files found in the given paths")
         print_number_results(results, args.format)
         return 1 if any(r["error"] for r in results) else 0
     invert = {"auto": -1, "dark": 1, "light": 0}[args.ink]
-    results = predictor.predict_files(list(collect(args.paths)), invert, CHOICE[args.normalize], args.sr_dir)
-    if not results:
+    if not files and not problems:
         cli.fail("no image files found in the given paths")
+    results, interrupted = [], False
+    try:
+        for batch in predictor.iter_predict_files(files, invert, CHOICE[args.normalize], args.sr_dir):
+            results += batch
+    except KeyboardInterrupt:  # keep and print what finished
+        interrupted = True
+    results += [{"digit": None, "confidence": None, **p} for p in problems]
     Predictor.print_results(results, args.format)
+    if interrupted:
+        print(f"interrupted: {len(files) - len(results) + len(problems)} of {len(files)} files were not read",
+              file=sys.stderr)
+        return 130
     return 1 if any(r["error"] for r in results) else 0
 
 

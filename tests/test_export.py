@@ -312,3 +312,45 @@ def test_a_batch_with_a_damaged_file_answers_the_others(exported, tmp_path):
     assert results[1]["error"].startswith("not a decodable") and "Graph execution" not in results[1]["error"]
     alone = Predictor(path).predict_files(good, batch_size=1)
     assert [r["digit"] for r in alone] == [results[i]["digit"] for i in (0, 2, 3)]
+
+
+def test_a_dangling_link_gets_its_own_error_line(exported, tmp_path):
+    _, base, _, _ = exported
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), draw_digit(3, (40, 40)))
+    (folder / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    proc = run_script("predict.py", folder, "--model", base, timeout=300)
+    lines = proc.stdout.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 2
+    assert any(line.endswith("gone.png\terror: dangling link") for line in lines)
+    assert any(line.startswith(str(folder / "a.png")) and "error" not in line for line in lines)
+
+
+def test_ctrl_c_prints_what_finished_and_what_was_not_read(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from conftest import ROOT
+
+    from hdsr_tf import predict
+
+    spec = importlib.util.spec_from_file_location("predict_script", ROOT / "scripts" / "predict.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    class Interrupted(predict.Predictor):
+        def __init__(self, model_dir):
+            pass
+
+        def iter_predict_files(self, paths, *args):
+            yield [{"path": str(paths[0]), "digit": 3, "confidence": 0.9, "error": None}]
+            raise KeyboardInterrupt  # Ctrl-C during the second batch
+
+    monkeypatch.setattr(predict, "Predictor", Interrupted)
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), draw_digit(i, (20, 20)))
+    monkeypatch.setattr(sys, "argv", ["predict.py", str(tmp_path)])
+    assert script.main() == 130
+    out = capsys.readouterr()
+    assert out.out.strip() == f"{tmp_path / '0.png'}\t3\t0.9000"
+    assert "interrupted: 2 of 3 files were not read" in out.err
