@@ -32,3 +32,20 @@ def image_quality(sr: np.ndarray, hr: np.ndarray, chunk: int = 1000) -> dict:
         ssim7.append(psnr_ssim(a, b, window=7)[1].numpy())
     return {"psnr": float(np.mean(np.concatenate(psnr))), "ssim": float(np.mean(np.concatenate(ssim))),
             "ssim_7x7": float(np.mean(np.concatenate(ssim7)))}
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    """ECE (Guo et al. 2017): over ``bins`` equal-width bins of top confidence, the example-weighted
+    mean gap between each bin's accuracy and its mean confidence. 0 is perfectly calibrated."""
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    if len(labels) == 0:
+        return 0.0
+    confidence, correct = probs.max(axis=1), (probs.argmax(axis=1) == labels)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            gap += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(gap)

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from hdsr_tf.metrics import image_quality, psnr_ssim
+from hdsr_tf.metrics import expected_calibration_error, image_quality, psnr_ssim
 
 
 def test_psnr_ssim_identical_and_known_error():
@@ -28,3 +29,17 @@ def test_image_quality_is_the_mean_over_every_image_whatever_the_chunk():
     psnr, ssim = psnr_ssim(sr, hr)
     assert whole["psnr"] == chunked["psnr"] and abs(whole["psnr"] - float(np.mean(psnr))) < 1e-4
     assert abs(whole["ssim"] - float(np.mean(ssim))) < 1e-6 and abs(whole["ssim"] - chunked["ssim"]) < 1e-6
+
+
+def test_ece_is_the_weighted_gap_between_confidence_and_accuracy():
+    labels = np.zeros(10, int)
+    right = np.tile([[0.9, 0.1]], (10, 1))
+    assert expected_calibration_error(right, labels) == pytest.approx(0.1)  # 90% sure, always right
+    mixed = np.array([[0.8, 0.2]] * 8 + [[0.2, 0.8]] * 2)  # always 80% sure, right 8 times in 10: calibrated
+    assert expected_calibration_error(mixed, np.zeros(10, int)) == pytest.approx(0.0)
+    bold = np.array([[0.95, 0.05]] * 4 + [[0.6, 0.4]] * 6)  # 95% sure and right half the time; 60% sure, always right
+    truth = np.array([0, 0, 1, 1] + [0] * 6)
+    assert expected_calibration_error(bold, truth) == pytest.approx(0.4 * 0.45 + 0.6 * 0.4)
+    calibrated = np.array([[0.75, 0.25]] * 4)
+    assert expected_calibration_error(calibrated, np.array([0, 0, 0, 1])) == pytest.approx(0.0)
+    assert expected_calibration_error(np.zeros((0, 10)), np.zeros(0, int)) == 0.0

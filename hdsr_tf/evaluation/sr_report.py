@@ -16,7 +16,7 @@ import tensorflow as tf
 from hdsr_tf.data.degrade import downsample
 from hdsr_tf.evaluation.metrics import classification_summary, predict_labels
 from hdsr_tf.evaluation.plots import plot_sr_grid
-from hdsr_tf.metrics import image_quality
+from hdsr_tf.metrics import expected_calibration_error, image_quality
 
 
 def lr_test_images(hr_uint8: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +38,7 @@ def recognition_row(name: str, probs: np.ndarray, labels: np.ndarray, images: np
     s = classification_summary(labels, np.argmax(probs, axis=1))
     row = {"name": name, "accuracy": s["accuracy"], "macro_precision": s["macro_precision"],
            "macro_recall": s["macro_recall"], "macro_f1": s["macro_f1"], "psnr": None, "ssim": None,
-           "ssim_7x7": None}
+           "ssim_7x7": None, "ece": expected_calibration_error(probs, labels)}
     if images is not None and hr is not None:
         row.update(image_quality(images, hr))
     row.update(extra)
