@@ -51,3 +51,14 @@ def md5(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_input_file(path: str | Path) -> bytes:
+    """A user's input file's bytes; ValueError with a one-line reason when it is empty or unreadable."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read: {e.strerror or e}") from None
+    if not data:
+        raise ValueError("empty file")
+    return data

@@ -38,6 +38,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from hdsr_tf.io import read_input_file
+
 BOX, SIZE = 20, 28  # MNIST: the digit fitted into 20x20, centred in 28x28
 MIN_CONTRAST = 0.25  # ink must stand this far (of the full range) above its background
 
@@ -395,9 +397,9 @@ def read_number_files(reader: Reader, paths, boxes_dir=None, chunk: int = 256) -
         for path in paths[start:start + chunk]:
             record = {"path": str(path), "number": None, "confidence": None, "digits": None, "error": None}
             try:
-                images[len(records)] = decode_image(path.read_bytes())
-            except (OSError, ValueError) as e:
-                record["error"] = str(e) if isinstance(e, ValueError) else f"cannot read: {e.strerror or e}"
+                images[len(records)] = decode_image(read_input_file(path))
+            except ValueError as e:
+                record["error"] = str(e)
             records.append(record)
         keys = list(images)
         for key, read in zip(keys, read_numbers([images[k] for k in keys], reader)):

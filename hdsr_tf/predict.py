@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.export import latest_version
+from hdsr_tf.io import read_input_file
 
 
 def tf_cause(error: tf.errors.OpError) -> str:
@@ -80,14 +81,9 @@ class Predictor:
             for path in map(Path, paths[start:start + batch_size]):
                 records.append({"path": str(path), "digit": None, "confidence": None, "error": None})
                 try:
-                    data = path.read_bytes()
-                    if not data:
-                        raise ValueError("empty file")
-                    items[len(records) - 1] = data
+                    items[len(records) - 1] = read_input_file(path)
                 except ValueError as e:
                     records[-1]["error"] = str(e)
-                except OSError as e:
-                    records[-1]["error"] = f"cannot read: {e.strerror or e}"
             keys = list(items)
             try:
                 out = self._run([items[k] for k in keys], invert, normalize) if keys else None

@@ -38,11 +38,10 @@ class Condition:
         return f"{self.spacing}, {self.height}, {self.paper.replace('_', ' ')}, {length}"
 
 
-def _ink_crop(digit: np.ndarray) -> np.ndarray:
-    rows, cols = np.flatnonzero(digit.max(1) > 30), np.flatnonzero(digit.max(0) > 30)
-    if rows.size == 0:
-        return digit
-    return digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+def _crop_to_ink(image: np.ndarray, threshold: float) -> np.ndarray:
+    """``image`` cut to the rows and columns holding a pixel above ``threshold`` (unchanged when none do)."""
+    rows, cols = np.flatnonzero(image.max(1) > threshold), np.flatnonzero(image.max(0) > threshold)
+    return image if rows.size == 0 else image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
 def compose(digits: list[np.ndarray], condition: Condition, rng: np.random.Generator) -> np.ndarray:
@@ -50,7 +49,7 @@ def compose(digits: list[np.ndarray], condition: Condition, rng: np.random.Gener
     line_height = 40
     x, placements = 6, []
     for digit in digits:
-        ink = _ink_crop(digit).astype(np.float32) / 255.0
+        ink = _crop_to_ink(digit, 30).astype(np.float32) / 255.0
         scale = rng.uniform(0.85, 1.15) * 22 / ink.shape[0] if ink.shape[0] > 4 else 1.0
         ink = cv2.resize(ink, (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale))),
                          interpolation=cv2.INTER_LINEAR)
@@ -97,12 +96,7 @@ def equal_cells(image: np.ndarray, length: int) -> tuple[list, np.ndarray]:
     edges = np.linspace(0, w, length + 1).round().astype(int)
     cells = [ink[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
     slots = [[[([int(a), 0, int(b - a), h], k)]] for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
-    return slots, np.stack([numbers.mnist_frame(_trim(c)) for c in cells])[..., None]
-
-
-def _trim(cell: np.ndarray) -> np.ndarray:
-    rows, cols = np.flatnonzero(cell.max(1) > 0.3), np.flatnonzero(cell.max(0) > 0.3)
-    return cell if rows.size == 0 else cell[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return slots, np.stack([numbers.mnist_frame(_crop_to_ink(c, 0.3)) for c in cells])[..., None]
 
 
 def _edit_distance(a: str, b: str) -> int:
