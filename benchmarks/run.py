@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -23,23 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline", "numbers", "predict")
-
-
-def machine() -> str:
-    import tensorflow as tf
-
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = "a GPU" if tf.config.list_physical_devices("GPU") else "no GPU"
-    return (f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}, Python "
-            f"{platform.python_version()}, TensorFlow {tf.__version__}, {gpu}")
+BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline", "numbers", "predict", "hostile")
 
 
 def peak_rss_mb() -> float:
@@ -226,6 +209,33 @@ def bench_serving() -> dict:
                                                         for b in h}}
 
 
+def bench_hostile() -> dict:
+    """Hostile images through the newest export's bytes signature: the decompression bomb (a
+    20000x20000 PNG of a few hundred KB) refused from its header, against the worst image the
+    25-megapixel limit lets through (5000x5000, 16-bit RGBA), decoded and read."""
+    import tensorflow as tf
+
+    from hdsr_tf.data.headers import blank_png
+    from hdsr_tf.evaluation.compare import PeakMemory
+    from hdsr_tf.export import latest_version
+
+    path = latest_version(ROOT / "saved_models" / "hybrid")
+    fn = tf.saved_model.load(str(path)).signatures["predict_image_bytes"]
+    small = blank_png(7, 7)
+    fn(image_bytes=tf.constant([small]))  # tracing outside the measurements
+    out = {"savedmodel": str(path.relative_to(ROOT))}
+    for name, data in (("bomb_20000x20000_8bit_gray", blank_png(20000, 20000)),
+                       ("largest_allowed_5000x5000_16bit_rgba", blank_png(5000, 5000, 16, 4))):
+        with PeakMemory() as mem:
+            start = time.perf_counter()
+            answer = fn(image_bytes=tf.constant([data, small]))
+            seconds = time.perf_counter() - start
+        out[name] = {"file_kb": round(len(data) / 1024), "seconds": round(seconds, 3),
+                     "peak_rss_rise_mb": round(mem.mb), "error": answer["error"].numpy()[0].decode(),
+                     "other_item_answered": int(answer["digit"][1]) >= 0}
+    return out
+
+
 # ---------------------------------------------------------------- numbers
 def bench_numbers(n: int = 1000) -> dict:
     """Reading 1,000 five-digit numbers (MNIST test digits, clear gaps, full resolution) through the
@@ -295,6 +305,7 @@ def bench_pipeline() -> dict:
     import keras
     import numpy as np
 
+    from hdsr_tf.data.degrade import load_recipe
     from hdsr_tf.data.pipelines import Augmentation, classification_dataset, sr_pair_dataset
     from hdsr_tf.data.splits import load_digits
     from hdsr_tf.models.cnn import build_recognizer
@@ -313,6 +324,11 @@ def bench_pipeline() -> dict:
     cls = rate(classification_dataset(*d.train, 128, training=True, augment=Augmentation()))
     srp = rate(sr_pair_dataset(d.train[0], 64, training=True))
     shifted = rate(sr_pair_dataset(d.train[0], 64, training=True, shift=3))  # re-degraded every epoch
+    # The blind degradation model (issue 16): drawn fresh every epoch, so no epoch is cached.
+    recipes = {name: load_recipe(name) for name in ("recognizer", "blind")}
+    blind_cls = {f"{name}_recipe_at_28px": rate(classification_dataset(*d.train, 128, training=True, recipe=r), 1)[0]
+                 for name, r in recipes.items()}
+    blind_pairs = rate(sr_pair_dataset(d.train[0], 64, training=True, recipe=recipes["blind"]), 1)[0]
     model = build_recognizer()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = np.random.default_rng(0).random((128, 28, 28, 1)).astype("float32")
@@ -326,8 +342,12 @@ def bench_pipeline() -> dict:
     return {"classification_pipeline_images_per_s": {"first_epoch": cls[0], "cached_epoch": cls[1]},
             "sr_pair_pipeline_images_per_s": {"first_epoch": srp[0], "cached_epoch": srp[1]},
             "sr_pair_shift_augmented_images_per_s": {"first_epoch": shifted[0], "later_epoch": shifted[1]},
+            "blind_classification_pipeline_images_per_s": blind_cls,
+            "blind_sr_pair_pipeline_images_per_s (7 px LR)": blind_pairs,
             "recognizer_training_consumes_images_per_s": round(consume),
-            "ratio_pipeline_over_consumption": round(cls[1] / consume, 2)}
+            "ratio_pipeline_over_consumption": round(cls[1] / consume, 2),
+            "ratio_blind_pipelines_over_recognizer_consumption": {
+                k: round(v / consume, 2) for k, v in {**blind_cls, "blind_sr_pairs": blind_pairs}.items()}}
 
 
 # ---------------------------------------------------------------- driver
@@ -337,6 +357,8 @@ def run_one(name: str) -> None:
     result = globals()[f"bench_{name}"]()
     result["wall_seconds"] = round(time.time() - start, 1)
     result["peak_rss_mb"] = round(peak_rss_mb())
+    from hdsr_tf.cli import machine
+
     result["machine"] = machine()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -54,3 +54,24 @@ def run(main) -> None:
             raise
         fail(str(e))
     sys.exit(code or 0)
+
+
+def machine() -> str:
+    """This machine in one line: every speed figure names the CPU it was measured on."""
+    import os
+    import platform
+    from pathlib import Path
+
+    import tensorflow as tf
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = "a GPU" if tf.config.list_physical_devices("GPU") else "no GPU"
+    return (f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}, Python "
+            f"{platform.python_version()}, TensorFlow {tf.__version__}, {gpu}")

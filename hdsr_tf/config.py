@@ -54,6 +54,9 @@ class CNNConfig(RunSettings):
     dropout: float = _help("dropout before the classifier", default=0.3)
     lr_scale: int = _help("0: full-resolution digits. 2 or 4: train the direct low-res rival on digits "
                           "area-downsampled by this factor", default=0)
+    recipe: str = _help("degrade training and validation digits with this blind degradation recipe (a name in "
+                        "hdsr_tf/data/recipes or a JSON path; '' = none); the model reads them at 28 / lr-scale px",
+                        default="")
     out_dir: str = _help("run directory (config, logs, checkpoints, model, report)", default="runs/cnn")
 
 
@@ -95,6 +98,9 @@ class GANConfig(RunSettings):
     noise_sigma: float = _help("max Gaussian noise sigma after downsampling (0 = none)", default=0.0)
     shift_augment: int = _help("shift each training HR digit by up to this many whole pixels, fresh every "
                                "epoch, before degrading it (0 = fixed pairs)", default=0)
+    recipe: str = _help("make LR digits with this blind degradation recipe instead (a name in "
+                        "hdsr_tf/data/recipes or a JSON path; '' = --degradation etc.), brought to 28 / scale px",
+                        default="")
     out_dir: str = _help("run directory", default="runs/esrgan_x4")
 
 
@@ -115,6 +121,8 @@ class HybridConfig(RunSettings):
     epochs: int = _help("epochs", default=4)
     shift_augment: int = _help("shift each training HR digit by up to this many whole pixels, fresh every "
                                "epoch, before degrading it (0 = fixed pairs)", default=1)
+    recipe: str = _help("make LR digits with this blind degradation recipe (a name in hdsr_tf/data/recipes or "
+                        "a JSON path; '' = area downsampling by the generator's scale)", default="")
     out_dir: str = _help("run directory", default="runs/hybrid")
 
 

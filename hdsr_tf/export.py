@@ -26,9 +26,15 @@ being shrunk to the generator's LR size and super-resolved; smaller inputs take
 the super-resolution path as before. ``serving_default`` routes the whole batch
 (one size), the bytes signatures route each image.
 
-An undecodable image makes its whole request fail with TensorFlow's decode
-error; clients that want per-image errors (scripts/predict.py does) send one
-image per request.
+Hostile and broken items (bytes signatures, versions exported since version 3):
+before anything is decoded, each item's format, width and height are read from
+its header (hdsr_tf/data/headers.py). An empty item, an unknown format (TIFF,
+say) or an image over the pixel limit set at export (default 25 megapixels) is
+not decoded: it gets digit -1, confidence 0, zero probabilities and a one-line
+``error`` output (a string per item, empty when the item was read), and the
+other items are answered. Damage only the decoder can see (a truncated JPEG
+body) still fails the whole request with TensorFlow's decode error; the Python
+clients then retry item by item and name the bad one.
 
 The write is atomic: everything goes to a hidden temporary folder beside the
 target, which is renamed to ``<version>`` only when complete.
@@ -44,6 +50,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from hdsr_tf.data import headers
 from hdsr_tf.data.normalize import mnist_normalize, should_invert, to_gray_float
 from hdsr_tf.models.hybrid import HR_SIZE
 from hdsr_tf.models.layers import ResizeTo, SanitizeImage
@@ -53,6 +60,10 @@ RANGE_TOLERANCE = 1e-3  # rounding, not another scale
 RANGE_MESSAGE = ("image values must be in [0, 1], white ink on black: divide 8-bit images by 255 "
                  "(found min, max:)")
 AUTO, NO, YES = -1, 0, 1
+MAX_PIXELS = 25_000_000  # bytes signatures refuse larger images before decoding them
+# Decoded in place of an item refused from its header, so the batch's other items are answered.
+PLACEHOLDER = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b55"
+                            "0000000a49444154789c636000000002000148afa4710000000049454e44ae426082")  # 1x1 black PNG
 
 
 def _flag(choice: tf.Tensor, auto: tf.Tensor) -> tf.Tensor:
@@ -89,8 +100,8 @@ class SizeRouter:
     recognizer at 99.6%).
     """
 
-    def __init__(self, model: keras.Model, lr_size: int):
-        self.model, self.lr_size = model, lr_size
+    def __init__(self, model: keras.Model, lr_size: int, max_pixels: int | None = None):
+        self.model, self.lr_size, self.max_pixels = model, lr_size, max_pixels
         self.recognizer = model.get_layer("recognizer")
         self.sanitize, self.to_hr = SanitizeImage(), ResizeTo(HR_SIZE)
 
@@ -131,7 +142,22 @@ class SizeRouter:
         return tf.cond(full, lambda: self.direct(self.to_hr(self.sanitize(image))), lambda: self.hybrid(image))
 
     def items(self, image_bytes: tf.Tensor, invert: tf.Tensor, normalize: tf.Tensor) -> dict:
-        """Encoded images, each routed by its own decoded size."""
+        """Encoded images, each routed by its own decoded size; with a pixel limit, items whose header
+        shows a problem are answered with an ``error`` instead of being decoded."""
+        if self.max_pixels is None:
+            return self._decoded_items(image_bytes, invert, normalize)
+        errors, ok = headers.problems(image_bytes, self.max_pixels)
+        safe = tf.where(ok, image_bytes, tf.constant(PLACEHOLDER))
+        out = self._decoded_items(safe, invert, normalize)
+
+        def keep(value, fill):
+            mask = tf.reshape(ok, [-1] + [1] * (len(value.shape) - 1))
+            return tf.where(mask, value, tf.cast(fill, value.dtype))
+
+        return {"probabilities": keep(out["probabilities"], 0), "digit": keep(out["digit"], -1),
+                "confidence": keep(out["confidence"], 0), "sr_image": keep(out["sr_image"], 0), "error": errors}
+
+    def _decoded_items(self, image_bytes: tf.Tensor, invert: tf.Tensor, normalize: tf.Tensor) -> dict:
         def decode(args):
             image = decode_for_model(*args)
             full = tf.reduce_max(tf.shape(image)[:2]) >= HR_SIZE
@@ -163,13 +189,17 @@ def latest_version(base: Path) -> Path:
 
 
 def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None = None,
-                  input_size: int | None = None, route_full_resolution: bool = True) -> Path:
+                  input_size: int | None = None, route_full_resolution: bool = True,
+                  max_pixels: int | None = MAX_PIXELS) -> Path:
     """Writes ``model`` to ``base_dir/<version>`` atomically; returns that path.
 
     ``input_size`` is the side the bytes signature resizes decoded images to;
     it defaults to the generator's LR size (the hybrid resizes again anyway).
     ``route_full_resolution`` sends inputs of 28 px or more straight to the
     recognizer (:class:`SizeRouter`); off, every input is super-resolved (version 1).
+    ``max_pixels`` (with routing) checks every encoded item's header first and
+    answers problems with a per-item ``error`` output; None exports version 2's
+    behaviour.
     """
     base = Path(base_dir)
     base.mkdir(parents=True, exist_ok=True)
@@ -178,7 +208,9 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     if target.exists():
         raise FileExistsError(f"{target} already exists; choose another --version")
     size = input_size or int(model.get_layer("to_lr_size").size)
-    router = SizeRouter(model, size) if route_full_resolution else None
+    if max_pixels is not None and max_pixels < 1:
+        raise ValueError(f"the pixel limit must be positive, not {max_pixels}")
+    router = SizeRouter(model, size, max_pixels) if route_full_resolution else None
 
     def serve(image):
         return router.batch(image) if router else model(image, training=False)

@@ -66,8 +66,17 @@ class Predictor:
             out = self._run([data], invert, normalize)
         except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
             raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({tf_cause(e)[:160]})") from None
-        return {"digit": int(out["digit"][0]), "confidence": float(out["confidence"][0]),
-                "sr_image": out["sr_image"][0].numpy()}
+        return self._answer(out, 0)
+
+    @staticmethod
+    def _answer(out: dict, j: int) -> dict:
+        """Item j of a batch's outputs; a refusal the model named (exports since version 3) raises."""
+        if "error" in out:
+            message = out["error"][j].numpy().decode(errors="replace")
+            if message:
+                raise ValueError(message)
+        return {"digit": int(out["digit"][j]), "confidence": float(out["confidence"][j]),
+                "sr_image": out["sr_image"][j].numpy()}
 
     def predict_files(self, paths, invert: int = -1, normalize: int = -1, sr_dir=None,
                       batch_size: int = 256) -> list[dict]:
@@ -87,8 +96,12 @@ class Predictor:
             keys = list(items)
             try:
                 out = self._run([items[k] for k in keys], invert, normalize) if keys else None
-                answers = {k: {"digit": int(out["digit"][j]), "confidence": float(out["confidence"][j]),
-                               "sr_image": out["sr_image"][j].numpy()} for j, k in enumerate(keys)}
+                answers = {}
+                for j, k in enumerate(keys):
+                    try:
+                        answers[k] = self._answer(out, j)
+                    except ValueError as e:
+                        records[k]["error"] = str(e)
             except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
                 answers = {}
                 for k in keys:  # the decoder refused the batch: find the bad file(s) one by one

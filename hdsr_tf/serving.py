@@ -14,7 +14,11 @@ import urllib.request
 
 
 class ServingError(RuntimeError):
-    """The server could not be reached or answered with an error."""
+    """The server could not be reached or answered with an error; ``status`` is the HTTP code, if any."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 def model_url(base_url: str, model: str = "hybrid", version: int | None = None) -> str:
@@ -56,7 +60,8 @@ def parse_response(body: dict | str | bytes) -> list[dict]:
     for p in predictions:
         try:
             out.append({"digit": int(p["digit"]), "confidence": float(p["confidence"]),
-                        "probabilities": [float(v) for v in p["probabilities"]]})
+                        "probabilities": [float(v) for v in p["probabilities"]],
+                        "error": str(p.get("error") or "") or None})  # per-item refusals (exports >= 3)
         except (KeyError, TypeError, ValueError) as e:
             raise ServingError(f"unexpected prediction format ({e}): {str(p)[:200]}") from None
     return out
@@ -89,7 +94,73 @@ def _post(url: str, body: dict, timeout: float) -> list[dict]:
             message = json.loads(body).get("error", body)
         except json.JSONDecodeError:
             message = body
-        raise ServingError(f"TF Serving at {url} answered HTTP {e.code}: {message[:500]}") from None
+        first_line = (str(message).strip().splitlines() or [""])[0]  # TF appends graph-node lines
+        raise ServingError(f"TF Serving at {url} answered HTTP {e.code}: {first_line[:500]}", e.code) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise ServingError(f"cannot reach TF Serving at {url}: {reason}") from None
+
+
+def predict_in_batches(url: str, images: list[bytes], batch_size: int = 64, timeout: float = 30.0,
+                       **options) -> list[dict]:
+    """One result per image, sent ``batch_size`` at a time. A batch the server refuses as a whole (HTTP
+    400: an item only the decoder finds broken) is sent again item by item, so the bad item gets its own
+    ``error`` and the others their answers; an unreachable server still raises."""
+    if batch_size < 1:
+        raise ValueError(f"the batch size must be positive, not {batch_size}")
+    results = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
+        try:
+            results += predict(url, batch, timeout, **options)
+        except ServingError as e:
+            if e.status != 400:
+                raise
+            for data in batch:
+                try:
+                    results += predict(url, [data], timeout, **options)
+                except ServingError as item_error:
+                    if item_error.status != 400:
+                        raise
+                    results.append({"digit": None, "confidence": None, "probabilities": None,
+                                    "error": str(item_error).split(": ", 1)[-1]})
+    return results
+
+
+def _get(url: str, timeout: float) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        raise ServingError(f"TF Serving at {url} answered HTTP {e.code}: "
+                           f"{e.read().decode(errors='replace')[:500]}", e.code) from None
+    except (urllib.error.URLError, OSError) as e:
+        raise ServingError(f"cannot reach TF Serving at {url}: {getattr(e, 'reason', e)}") from None
+    except json.JSONDecodeError as e:
+        raise ServingError(f"the server's answer at {url} is not JSON: {e}") from None
+
+
+def model_status(base_url: str, model: str = "hybrid", version: int | None = None,
+                 timeout: float = 10.0) -> tuple[dict, dict]:
+    """TF Serving's model status and metadata endpoints: (``GET /v1/models/<model>``,
+    ``GET /v1/models/<model>[/versions/N]/metadata``)."""
+    root = base_url.rstrip("/").split("/v1/")[0] + f"/v1/models/{model}"
+    versioned = root + (f"/versions/{version}" if version else "")
+    return _get(versioned, timeout), _get(versioned + "/metadata", timeout)
+
+
+def describe_status(status: dict, metadata: dict) -> str:
+    """The two answers of :func:`model_status` as lines a person reads."""
+    lines = []
+    for v in status.get("model_version_status", []):
+        err = v.get("status", {})
+        lines.append(f"version {v.get('version')}: {v.get('state')}"
+                     + (f" ({err.get('error_code')}: {err.get('error_message')})" if err.get("error_message") else ""))
+    spec = metadata.get("model_spec", {})
+    lines.append(f"metadata of {spec.get('name', '?')} version {spec.get('version', '?')}:")
+    defs = metadata.get("metadata", {}).get("signature_def", {}).get("signature_def", {})
+    for name, sig in sorted(defs.items()):
+        def fmt(tensors):
+            return ", ".join(f"{k} {t.get('dtype', '?')}" for k, t in sorted(tensors.items()))
+        lines.append(f"  {name}: ({fmt(sig.get('inputs', {}))}) -> ({fmt(sig.get('outputs', {}))})")
+    return "\n".join(lines)

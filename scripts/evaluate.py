@@ -5,7 +5,9 @@ Rows: (a) recognizer on HR, (b) bicubic + recognizer, (c) PSNR-SR + recognizer,
 (d) GAN-SR + recognizer, (e) the jointly fine-tuned hybrid, (f) the exported
 SavedModel (must equal e), (g) a CNN trained directly on LR digits, on the full
 test set; then a short row on reading whole numbers (5 test digits per image,
-200 seeded numbers at full resolution and at about 7 px per digit).
+200 seeded numbers at full resolution and at about 7 px per digit), and a short
+robustness summary of the newest exported hybrid (noise, blur, 6-10 px, JPEG and
+a blind mixed set; the full benchmark is scripts/robustness.py).
 
 At 4x by default (under a minute on a 2-core CPU); --scales 4,2 adds the 2x
 models. Writes report.md, report.json and figures into --out (outside the
@@ -29,6 +31,7 @@ def main():
     parser.add_argument("--no-speed", action="store_true", help="skip the SavedModel latency measurement")
     parser.add_argument("--numbers", type=int, default=200,
                         help="numbers per condition in the whole-number row (0: skip)")
+    parser.add_argument("--no-robustness", action="store_true", help="skip the short robustness summary")
     args = parser.parse_args()
 
     from pathlib import Path
@@ -71,7 +74,18 @@ def main():
         number_rows = ev.evaluate(x, y, Predictor(root / "hybrid").probabilities, conditions, args.numbers)
         for row in number_rows:
             print(f"  numbers: {row['condition']:<46} string accuracy {row['string_accuracy']:.2%}")
-    print(f"report: {write_report(results, out, number_rows)}")
+    robustness_rows = []
+    if not args.no_robustness and (root / "hybrid").is_dir():
+        from hdsr_tf.evaluation import robustness as rb
+        from hdsr_tf.export import latest_version
+
+        version = latest_version(root / "hybrid")
+        reader = rb.savedmodel_reader(f"hybrid/{version.name}", version, "")
+        print(f"robustness summary of hybrid/{version.name} ({len(y)} test digits per condition)", flush=True)
+        robustness_rows = [{"model": reader.name, **row} for row in rb.short_summary(reader, x, y)]
+        for row in robustness_rows:
+            print(f"  {row['condition']:<46} accuracy {row['accuracy']:.2%}")
+    print(f"report: {write_report(results, out, number_rows, robustness_rows)}")
 
 
 if __name__ == "__main__":

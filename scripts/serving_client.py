@@ -3,6 +3,11 @@
 
 Example:  python scripts/serving_client.py --url http://localhost:8501 digit.png scan.jpg
 
+Images go in batches of --batch-size per request. When the server refuses a whole
+batch (an image only its decoder finds broken), the batch is sent again image by
+image, so the bad one gets its own error line and the others their answers.
+--status prints the model's versions, their state and its signatures.
+
 --number reads each image as a whole number: the digits are found here, on the
 client, and all crops of a batch of images go to the server in one request.
 """
@@ -13,10 +18,17 @@ from hdsr_tf import cli
 
 
 def main():
-    from hdsr_tf.serving import ServingError, model_url, predict, probabilities
+    from hdsr_tf.serving import (
+        ServingError,
+        describe_status,
+        model_status,
+        model_url,
+        predict_in_batches,
+        probabilities,
+    )
 
     parser = cli.parser(__doc__)
-    parser.add_argument("images", nargs="+", help="PNG, JPEG, BMP, GIF or WEBP files")
+    parser.add_argument("images", nargs="*", help="PNG, JPEG, BMP, GIF or WEBP files")
     parser.add_argument("--url", default="http://localhost:8501", help="TF Serving REST address")
     parser.add_argument("--model", default="hybrid", help="model name on the server")
     parser.add_argument("--version", type=int, help="model version (default: the server's latest)")
@@ -26,7 +38,19 @@ def main():
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the server")
     parser.add_argument("--number", action="store_true", help="read each image as a number of one or more digits")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format (--number)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per request")
+    parser.add_argument("--status", action="store_true", help="print the model's status and signatures, then exit")
     args = parser.parse_args()
+    if args.status:
+        try:
+            print(describe_status(*model_status(args.url, args.model, args.version, args.timeout)))
+        except ServingError as e:
+            cli.fail(str(e))
+        return 0
+    if not args.images:
+        cli.fail("give one or more image files (or --status)")
+    if args.batch_size < 1:
+        cli.fail(f"--batch-size must be positive, not {args.batch_size}")
     url = model_url(args.url, args.model, args.version)
     if args.number:
         import numpy as np
@@ -42,17 +66,27 @@ def main():
             cli.fail(str(e))
         print_number_results(results, args.format)
         return 1 if any(r["error"] for r in results) else 0
-    images = []
-    for path in args.images:
-        with open(path, "rb") as f:
-            images.append(f.read())
+    from hdsr_tf.io import read_input_file
+
+    readable, failed = {}, 0
+    for i, path in enumerate(args.images):
+        try:
+            readable[i] = read_input_file(path)
+        except ValueError as e:
+            print(f"{path}\terror: {e}")
+            failed += 1
     try:
-        results = predict(url, images, args.timeout, invert=args.invert, normalize=args.normalize)
+        results = predict_in_batches(url, list(readable.values()), args.batch_size, args.timeout,
+                                     invert=args.invert, normalize=args.normalize)
     except ServingError as e:
         cli.fail(str(e))
-    for path, r in zip(args.images, results):
-        print(f"{path}\t{r['digit']}\t{r['confidence']:.4f}")
-    return 0 if len(results) == len(images) else 1
+    for i, r in zip(readable, results):
+        if r["error"]:
+            print(f"{args.images[i]}\terror: {r['error']}")
+            failed += 1
+        else:
+            print(f"{args.images[i]}\t{r['digit']}\t{r['confidence']:.4f}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def test_a_run_with_other_settings_is_refused_but_more_epochs_resume(tmp_path):
 
 @pytest.mark.parametrize("script", ["train_cnn.py", "train_gan.py", "train_hybrid.py", "export_hybrid.py",
                                     "predict.py", "serving_client.py", "evaluate.py", "evaluate_cnn.py",
-                                    "evaluate_sr.py", "compare.py"])
+                                    "evaluate_sr.py", "compare.py", "robustness.py", "evaluate_numbers.py"])
 def test_every_script_help_shows_defaults(script):
     proc = run_script(script, "--help", timeout=120)
     assert proc.returncode == 0, proc.stderr[-1000:]

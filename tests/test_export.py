@@ -59,8 +59,9 @@ def test_signature_names_dtypes_shapes(exported):
                                                                                       "normalize"}
     for name, fn in sigs.items():
         outs = fn.structured_outputs
-        assert set(outs) == set(OUTPUTS), name
-        for key, (dtype, shape) in OUTPUTS.items():
+        expected = OUTPUTS if name == "serving_default" else {**OUTPUTS, "error": (tf.string, [None])}
+        assert set(outs) == set(expected), name
+        for key, (dtype, shape) in expected.items():
             assert outs[key].dtype == dtype and outs[key].shape.as_list() == shape, (name, key)
 
 
@@ -129,12 +130,16 @@ def _rgba():
 
 
 # The documented behaviour of each bad input (README, "Bad input"): "error" = the request fails with a
-# clear InvalidArgumentError and the process survives; "result" = a normal, finite answer.
-# "result" cases name the plain image they must be read as (same SR image, within the tolerance).
+# clear InvalidArgumentError and the process survives (damage only the decoder sees); ("refused", text) =
+# the item's header shows the problem, so it gets digit -1 and an ``error`` output containing text;
+# "result" = a normal, finite answer. "result" cases name the plain image they must be read as (same SR
+# image, within the tolerance).
 BYTES_CASES = {
-    "empty bytes": (lambda: b"", "error"),
+    "empty bytes": (lambda: b"", ("refused", "empty image")),
     "truncated PNG": (lambda: png(draw_digit(1, (40, 40)))[:50], "error"),
-    "text named .png": (lambda: b"this is not an image", "error"),
+    "text named .png": (lambda: b"this is not an image", ("refused", "unknown image format")),
+    "TIFF": (lambda: cv2.imencode(".tiff", draw_digit(3, (40, 40)))[1].tobytes(), ("refused", "unknown image format")),
+    "PNG cut inside its header": (lambda: png(draw_digit(1, (40, 40)))[:20], ("refused", "no image size")),
     "1x1 image": (lambda: png(np.full((1, 1), 255, np.uint8)), ("result", lambda: png(np.zeros((1, 1), np.uint8)),
                                                                 1e-6)),
     "4000x4000 image": (lambda: png(cv2.resize(draw_digit(8, (100, 100)), (4000, 4000))),
@@ -154,6 +159,10 @@ def test_bad_bytes_catalogue(exported, case):
     if expected == "error":
         with pytest.raises(tf.errors.InvalidArgumentError):
             fn(image_bytes=tf.constant([make()]))
+    elif expected[0] == "refused":
+        out = fn(image_bytes=tf.constant([make()]))
+        assert expected[1] in out["error"].numpy()[0].decode() and int(out["digit"][0]) == -1
+        assert float(out["confidence"][0]) == 0 and float(tf.reduce_sum(out["probabilities"])) == 0
     else:
         _, reference, atol = expected
         out, want = fn(image_bytes=tf.constant([make()])), fn(image_bytes=tf.constant([reference()]))
@@ -354,3 +363,73 @@ def test_ctrl_c_prints_what_finished_and_what_was_not_read(tmp_path, monkeypatch
     out = capsys.readouterr()
     assert out.out.strip() == f"{tmp_path / '0.png'}\t3\t0.9000"
     assert "interrupted: 2 of 3 files were not read" in out.err
+
+
+@pytest.fixture(scope="module")
+def bomb():
+    from hdsr_tf.data.headers import blank_png
+
+    return blank_png(20000, 20000)
+
+
+def test_a_batch_with_header_problems_answers_every_good_item(exported, bomb):
+    """Empty, unknown-format and over-the-limit items get their own error; the others are read as if alone."""
+    *_, loaded = exported
+    fn = loaded.signatures["predict_image_bytes"]
+    good = [png(draw_digit(d, (40, 40))) for d in (2, 5)]
+    batch = [good[0], b"", bomb, b"GIF89a", good[1]]
+    out = fn(image_bytes=tf.constant(batch))
+    errors = [e.decode() for e in out["error"].numpy()]
+    assert errors[0] == errors[4] == "" and errors[1].startswith("empty image")
+    assert errors[2] == "PNG of 20000x20000 = 400000000 pixels is over this model's limit of 25000000 pixels"
+    assert errors[3].startswith("no image size in the GIF header")
+    assert out["digit"].numpy().tolist()[1:4] == [-1, -1, -1]
+    alone = fn(image_bytes=tf.constant(good))
+    np.testing.assert_allclose(out["probabilities"].numpy()[[0, 4]], alone["probabilities"].numpy(), atol=1e-6)
+
+
+def test_a_decompression_bomb_is_refused_within_the_memory_bound(exported, bomb):
+    """The 20000x20000 PNG (a few hundred KB) that once took 4.3 GB is refused from its header:
+    the process grows by far less than the documented 300 MB."""
+    from hdsr_tf.evaluation.compare import PeakMemory
+
+    *_, loaded = exported
+    fn = loaded.signatures["predict_image_bytes"]
+    assert len(bomb) < 1_000_000
+    fn(image_bytes=tf.constant([png(np.zeros((7, 7), np.uint8))]))  # warm up outside the measurement
+    with PeakMemory() as mem:
+        out = fn(image_bytes=tf.constant([bomb, bomb]))
+    assert out["digit"].numpy().tolist() == [-1, -1]
+    assert mem.mb < 300
+
+
+def test_the_pixel_limit_is_set_at_export(tmp_path):
+    model = build_hybrid(build_generator(4, nf=4, gc=4, num_blocks=1), build_recognizer(filters=(4, 4, 4)))
+    path = export.export_hybrid(model, tmp_path, max_pixels=50 * 50)
+    fn = tf.saved_model.load(str(path)).signatures["predict_image_bytes"]
+    out = fn(image_bytes=tf.constant([png(draw_digit(1, (50, 50))), png(draw_digit(1, (51, 50)))]))
+    assert [e.decode() for e in out["error"].numpy()] == [
+        "", "PNG of 50x51 = 2550 pixels is over this model's limit of 2500 pixels"]
+    with pytest.raises(ValueError, match="positive"):
+        export.export_hybrid(model, tmp_path, max_pixels=0)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])
+@pytest.mark.parametrize("size", [(7, 5), (333, 201)])
+def test_headers_give_each_format_its_size(fmt, size):
+    from hdsr_tf.data import headers
+
+    buf = io.BytesIO()
+    Image.new("L" if fmt != "WEBP" else "RGB", size, 90).save(buf, format=fmt)
+    kind, width, height = headers.inspect(tf.constant(buf.getvalue()))
+    assert headers.FORMAT_NAMES[int(kind)].upper() == fmt and (int(width), int(height)) == size
+
+
+def test_progressive_jpeg_with_metadata_segments_gives_its_size():
+    from hdsr_tf.data import headers
+
+    buf = io.BytesIO()
+    Image.new("RGB", (123, 45)).save(buf, format="JPEG", progressive=True, dpi=(300, 300),
+                                     comment=b"x" * 500, icc_profile=b"\0" * 3000)
+    _, width, height = headers.inspect(tf.constant(buf.getvalue()))
+    assert (int(width), int(height)) == (123, 45)

@@ -10,6 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import tensorflow as tf
 from conftest import ROOT, run_script
 
 from hdsr_tf.serving import ServingError, build_request, model_url, parse_response, predict
@@ -96,3 +97,71 @@ def test_live_server(tmp_path):
     want = local.signatures["predict_image_bytes"](image_bytes=tf.constant([data]))
     assert result[0]["digit"] == int(want["digit"][0])
     assert result[0]["confidence"] == pytest.approx(float(want["confidence"][0]), abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def served(tiny_shipped):
+    from fake_serving import FakeTFServing
+
+    with FakeTFServing(tiny_shipped / "hybrid" / "1") as fake:
+        yield fake
+
+
+def _digits(tmp_path, n):
+    import cv2
+    from conftest import draw_digit
+
+    paths = []
+    for i in range(n):
+        paths.append(tmp_path / f"d{i}.png")
+        cv2.imwrite(str(paths[-1]), draw_digit(i % 10, (40, 40)))
+    return paths
+
+
+def test_client_sends_batches_of_the_chosen_size(served, tmp_path):
+    paths = _digits(tmp_path, 5)
+    before = len(served.requests)
+    proc = run_script("serving_client.py", "--url", served.url, "--batch-size", "2", *paths, check=True)
+    assert [len(r["instances"]) for r in served.requests[before:]] == [2, 2, 1]
+    lines = proc.stdout.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == [str(p) for p in paths]
+    local = served.signatures["predict_image_bytes"](image_bytes=tf.constant([p.read_bytes() for p in paths]))
+    assert [int(line.split("\t")[1]) for line in lines] == local["digit"].numpy().tolist()
+
+
+def test_a_batch_the_server_refuses_is_retried_item_by_item(served, tmp_path):
+    import cv2
+    from conftest import draw_digit
+
+    paths = _digits(tmp_path, 3)
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(cv2.imencode(".png", draw_digit(1, (40, 40)))[1].tobytes()[:60])  # only the decoder sees it
+    unreadable = tmp_path / "missing.png"
+    before = len(served.requests)
+    proc = run_script("serving_client.py", "--url", served.url, paths[0], damaged, unreadable, paths[1], paths[2])
+    assert proc.returncode == 1
+    lines = dict(line.split("\t", 1) for line in proc.stdout.strip().splitlines())
+    assert lines[str(damaged)].startswith("error: ") and "PNG" in lines[str(damaged)]
+    assert lines[str(unreadable)].startswith("error: cannot read")
+    for p in paths:
+        assert lines[str(p)].split("\t")[0].isdigit()
+    sizes = [len(r["instances"]) for r in served.requests[before:]]
+    assert sizes == [4, 1, 1, 1, 1]  # the refused batch, then each of its images alone
+
+
+def test_header_problems_come_back_per_item_in_one_request(served, tmp_path):
+    paths = _digits(tmp_path, 2)
+    empty_tiff = tmp_path / "scan.tif"
+    empty_tiff.write_bytes(b"II*\0" + b"\0" * 100)
+    before = len(served.requests)
+    proc = run_script("serving_client.py", "--url", served.url, paths[0], empty_tiff, paths[1])
+    assert proc.returncode == 1 and len(served.requests) == before + 1
+    assert f"{empty_tiff}\terror: unknown image format" in proc.stdout
+
+
+def test_status_reads_versions_and_signatures(served):
+    proc = run_script("serving_client.py", "--url", served.url, "--status", check=True)
+    assert "version 1: AVAILABLE" in proc.stdout
+    assert "predict_image_bytes: (image_bytes DT_STRING) -> (" in proc.stdout and "error DT_STRING" in proc.stdout
+    missing = run_script("serving_client.py", "--url", served.url, "--model", "nope", "--status")
+    assert missing.returncode == 2 and "HTTP 404" in missing.stderr and "Traceback" not in missing.stderr

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from hdsr_tf.data.degrade import Degradation, degrade, downsample
+from hdsr_tf.data.degrade import Degradation, Recipe, degrade, degrade_blind, downsample, transform
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -60,16 +60,7 @@ def random_affine(images: tf.Tensor, key: tf.Tensor, aug: Augmentation) -> tf.Te
     b2 = cy + ty - sin * cx - cos * cy
     zeros = tf.zeros_like(cos)
     transforms = tf.stack([cos, -sin, a2, sin, cos, b2, zeros, zeros], axis=1)
-    return _transform(images, transforms, "BILINEAR")
-
-
-def _transform(images: tf.Tensor, transforms: tf.Tensor, interpolation: str) -> tf.Tensor:
-    """Applies one projective transform per image ([B,8]), zero fill, keeping the static shape."""
-    out = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-        fill_value=0.0, interpolation=interpolation, fill_mode="CONSTANT")
-    out.set_shape(images.shape)  # the raw op forgets the static size
-    return out
+    return transform(images, transforms, "BILINEAR")
 
 
 def prefetch_to_device(ds: tf.data.Dataset, device: str | None = None) -> tf.data.Dataset:
@@ -89,24 +80,35 @@ def prefetch_to_device(ds: tf.data.Dataset, device: str | None = None) -> tf.dat
 
 def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
                            training: bool, seed: int = 0, augment: Augmentation | None = None,
-                           drop_remainder: bool = False, lr_scale: int = 0) -> tf.data.Dataset:
-    """Batches of (float32 [B,28,28,1] in [0,1], int64 [B]).
+                           drop_remainder: bool = False, lr_scale: int = 0,
+                           recipe: Recipe | None = None) -> tf.data.Dataset:
+    """Batches of (float32 [B,S,S,1] in [0,1], int64 [B]); S = 28, or 28 / ``lr_scale``.
 
     With ``lr_scale`` 2 or 4 the (augmented) digits are area-downsampled by that
     factor: the input of a classifier that reads low-resolution digits directly.
+    With a ``recipe`` they are degraded by the blind model instead and brought
+    to S the way the export's ResizeTo does; training batches draw fresh
+    degradations every epoch, evaluation batches the same ones every time.
     """
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     ds = ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE).cache()
     if training:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True) if training \
+        else tf.data.Dataset.range(1 << 62)  # evaluation: batch i always gets key (seed, i)
     if training and augment is not None:
-        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         ds = tf.data.Dataset.zip(ds, draws).map(
             lambda batch, r: (random_affine(batch[0], tf.stack([tf.cast(seed, tf.int64), r]), augment),
                               batch[1]),
             num_parallel_calls=AUTOTUNE)
-    if lr_scale:
+    size = 28 // lr_scale if lr_scale else 28
+    if recipe is not None:
+        ds = tf.data.Dataset.zip(ds, draws).map(
+            lambda batch, r: (degrade_blind(batch[0], tf.stack([tf.cast(seed, tf.int64) + 7919, r]), recipe,
+                                            size)[0], batch[1]),
+            num_parallel_calls=AUTOTUNE)
+    elif lr_scale:
         ds = ds.map(lambda x, y: (downsample(x, lr_scale, "area"), y), num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE).with_options(_options())
 
@@ -124,7 +126,7 @@ def random_shift(images: tf.Tensor, key: tf.Tensor, max_shift: int) -> tf.Tensor
     shifts = tf.cast(shifts, tf.float32)
     ones, zeros = tf.ones([batch]), tf.zeros([batch])
     transforms = tf.stack([ones, zeros, -shifts[:, 1], zeros, ones, -shifts[:, 0], zeros, zeros], axis=1)
-    return _transform(images, transforms, "NEAREST")
+    return transform(images, transforms, "NEAREST")
 
 
 def _degrade_batch(hr: tf.Tensor, index: tf.Tensor, degradation: Degradation, seed: int) -> tf.Tensor:
@@ -139,8 +141,13 @@ def _degrade_batch(hr: tf.Tensor, index: tf.Tensor, degradation: Degradation, se
 def sr_pair_dataset(images: np.ndarray, batch_size: int, *, training: bool,
                     degradation: Degradation = Degradation(), seed: int = 0,
                     labels: np.ndarray | None = None, drop_remainder: bool = False,
-                    shift: int = 0) -> tf.data.Dataset:
+                    shift: int = 0, recipe: Recipe | None = None) -> tf.data.Dataset:
     """Batches of (LR, HR) float32 pairs; with ``labels``, of ((LR, HR), label).
+
+    With a blind ``recipe`` the LR image is a draw of that recipe brought to
+    28 / ``degradation.scale`` px (as the export's ResizeTo would), and HR the
+    clean digit after the recipe's stroke and affine changes; see
+    :func:`blind_pairs`.
 
     Without ``shift`` the LR image of example i depends only on (seed, i), so
     pairs are cached after the first pass and every run sees the same ones.
@@ -148,6 +155,9 @@ def sr_pair_dataset(images: np.ndarray, batch_size: int, *, training: bool,
     random whole-pixel shifts before degrading them, so the generator sees new
     LR sampling phases of each digit instead of memorising fixed pairs.
     """
+    if recipe is not None:
+        return blind_pairs(images, batch_size, recipe, 28 // degradation.scale, training=training, seed=seed,
+                           labels=labels, drop_remainder=drop_remainder)
     if training and shift > 0:
         return _shifted_pairs(images, batch_size, degradation, seed, labels, drop_remainder, shift)
     ds = tf.data.Dataset.from_tensor_slices(images).enumerate()
@@ -181,6 +191,30 @@ def _shifted_pairs(images, batch_size, degradation, seed, labels, drop_remainder
         hr = random_shift(hr, tf.stack([tf.cast(seed, tf.int64), r]), shift)
         lr = _degrade_batch(hr, index, degradation, seed)
         return ((lr, hr), y) if keep_labels else (lr, hr)
+
+    ds = tf.data.Dataset.zip(ds, draws).map(pairs, num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE).with_options(_options())
+
+
+def blind_pairs(images: np.ndarray, batch_size: int, recipe: Recipe, lr_size: int, *, training: bool,
+                seed: int = 0, labels: np.ndarray | None = None, drop_remainder: bool = False) -> tf.data.Dataset:
+    """(LR, HR) pairs from the blind degradation model: fresh draws every training epoch,
+    the same draws for batch i of an evaluation set every time."""
+    keep_labels = labels is not None
+    if not keep_labels:
+        labels = np.zeros(len(images), np.int64)
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    ds = ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE).cache()
+    if training:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True) if training \
+        else tf.data.Dataset.range(1 << 62)
+
+    def pairs(batch, r):
+        hr, y = batch
+        lr, _, target = degrade_blind(hr, tf.stack([tf.cast(seed, tf.int64) + 7919, r]), recipe, lr_size)
+        return ((lr, target), y) if keep_labels else (lr, target)
 
     ds = tf.data.Dataset.zip(ds, draws).map(pairs, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE).with_options(_options())

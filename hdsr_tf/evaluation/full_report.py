@@ -105,7 +105,8 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
     return result
 
 
-def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | None = None) -> Path:
+def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | None = None,
+                 robustness_rows: list[dict] | None = None) -> Path:
     lines = ["# hdsr_tf evaluation report", "",
              "Low-resolution digits are made by area downsampling of the test digits. Accuracy and macro "
              "precision/recall/F1 are over all test digits; PSNR/SSIM compare the image the recognizer "
@@ -127,7 +128,15 @@ def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | N
 
         lines += ["## Whole numbers (5 MNIST test digits in one image, read by the SavedModel)", "",
                   "Full table and conditions: `python scripts/evaluate_numbers.py`.", "", markdown(number_rows)]
+    if robustness_rows:
+        lines += [f"## Robustness, short ({robustness_rows[0]['model']}, the newest export, full test set)", "",
+                  "The full benchmark (MNIST-C, every LR size and method, peers side by side): "
+                  "`python scripts/robustness.py`, committed in `reports/robustness/`.", "",
+                  "| condition | accuracy | ECE |", "|---|---:|---:|"]
+        lines += [f"| {r['condition']} | {r['accuracy']:.2%} | {r['ece']:.2%} |" for r in robustness_rows]
+        lines.append("")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text("\n".join(lines))
-    write_json(out_dir / "report.json", {"results": results, "numbers": number_rows or []})
+    write_json(out_dir / "report.json", {"results": results, "numbers": number_rows or [],
+                                         "robustness": robustness_rows or []})
     return out_dir / "report.md"

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from hdsr_tf.config import CNNConfig
+from hdsr_tf.data.degrade import load_recipe
 from hdsr_tf.data.pipelines import Augmentation, classification_dataset, prefetch_to_device
 from hdsr_tf.data.splits import check_dataset, load_digits
 from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
@@ -29,6 +30,8 @@ def validate(config: CNNConfig) -> None:
     if config.batch_size < 1 or config.epochs < 1:
         raise ValueError("--batch-size and --epochs must be positive")
     check_dataset(config.dataset, config.dida_dir)
+    if config.recipe:
+        load_recipe(config.recipe)  # a bad recipe fails here, before any data is loaded
 
 
 def learning_rate(config: CNNConfig, steps_per_epoch: int):
@@ -70,9 +73,11 @@ def train_recognizer(config: CNNConfig, strategy=None, verbose: int = 1) -> dict
     def build() -> Job:
         digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
         augment = Augmentation() if config.augment else None
+        recipe = load_recipe(config.recipe) if config.recipe else None
         train = classification_dataset(*digits.train, config.batch_size, training=True, seed=config.seed,
-                                       augment=augment, lr_scale=config.lr_scale)
-        val = classification_dataset(*digits.val, 512, training=False, lr_scale=config.lr_scale)
+                                       augment=augment, lr_scale=config.lr_scale, recipe=recipe)
+        val = classification_dataset(*digits.val, 512, training=False, seed=config.seed,
+                                     lr_scale=config.lr_scale, recipe=recipe)
         if runner.strategy.num_replicas_in_sync == 1:
             train, val = prefetch_to_device(train), prefetch_to_device(val)  # no-op without a GPU
         steps = int(np.ceil(len(digits.train[1]) / config.batch_size))

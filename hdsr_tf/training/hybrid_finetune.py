@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 
 from hdsr_tf.config import HybridConfig
-from hdsr_tf.data.degrade import Degradation
+from hdsr_tf.data.degrade import Degradation, load_recipe
 from hdsr_tf.data.pipelines import sr_pair_dataset
 from hdsr_tf.data.splits import load_digits
 from hdsr_tf.models import load_model
@@ -28,6 +28,8 @@ def validate(config: HybridConfig) -> None:
     for name in ("generator", "recognizer"):
         if not Path(getattr(config, name)).is_file():
             raise FileNotFoundError(f"--{name} {getattr(config, name)} not found")
+    if config.recipe:
+        load_recipe(config.recipe)
 
 
 def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
@@ -47,11 +49,12 @@ def train_hybrid(config: HybridConfig, strategy=None, verbose: int = 1) -> dict:
                         l1_weight=config.l1_weight, hr_weight=config.hr_weight,
                         distill_weight=config.distill_weight, temperature=config.temperature)
         deg = Degradation(generator_scale(generator))
+        recipe = load_recipe(config.recipe) if config.recipe else None
         train = sr_pair_dataset(digits.train[0], config.batch_size, training=True, degradation=deg,
                                 seed=config.seed, labels=digits.train[1], drop_remainder=True,
-                                shift=config.shift_augment)
+                                shift=config.shift_augment, recipe=recipe)
         val = sr_pair_dataset(digits.val[0], 500, training=False, degradation=deg, seed=config.seed + 1,
-                              labels=digits.val[1])
+                              labels=digits.val[1], recipe=recipe)
 
         def finish(run, history) -> dict:
             validation = trainer.evaluate(val, verbose=0, return_dict=True)

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.config import GANConfig
-from hdsr_tf.data.degrade import Degradation
+from hdsr_tf.data.degrade import Degradation, load_recipe
 from hdsr_tf.data.pipelines import sr_pair_dataset
 from hdsr_tf.data.splits import check_dataset, load_digits
 from hdsr_tf.models import load_model
@@ -41,7 +41,10 @@ def validate(config: GANConfig) -> None:
     if config.scale not in (2, 4):
         raise ValueError(f"--scale must be 2 or 4, not {config.scale}")
     degradation(config)  # raises on a bad --degradation or ranges
-    if config.back_projection and (config.degradation != "area" or config.blur_sigma or config.noise_sigma):
+    if config.recipe:
+        load_recipe(config.recipe)
+    if config.back_projection and (config.degradation != "area" or config.blur_sigma or config.noise_sigma
+                                   or config.recipe):
         raise ValueError("--back-projection assumes LR digits made by area downsampling alone: drop it, or use "
                          "--degradation area without --blur-sigma/--noise-sigma")
     if config.pixel_loss not in PIXEL_LOSSES:
@@ -122,16 +125,17 @@ def train_sr(config: GANConfig, strategy=None, verbose: int = 1) -> dict[str, Pa
     validate(config)
     runner = Runner(config, strategy, verbose)
     deg = degradation(config)
+    recipe = load_recipe(config.recipe) if config.recipe else None
 
     @functools.cache
     def data():
         digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
         train = sr_pair_dataset(digits.train[0], config.batch_size, training=True, degradation=deg,
-                                seed=config.seed, drop_remainder=True, shift=config.shift_augment)
+                                seed=config.seed, drop_remainder=True, shift=config.shift_augment, recipe=recipe)
         val_images = digits.val[0][:VAL_DIGITS]
-        val = sr_pair_dataset(val_images, 256, training=False, degradation=deg, seed=config.seed + 1)
+        val = sr_pair_dataset(val_images, 256, training=False, degradation=deg, seed=config.seed + 1, recipe=recipe)
         samples = next(iter(sr_pair_dataset(val_images[:8], 8, training=False, degradation=deg,
-                                            seed=config.seed + 1)))
+                                            seed=config.seed + 1, recipe=recipe)))
         return train, val, [np.asarray(s) for s in samples], len(digits.train[0]) // config.batch_size
 
     def build(stage: str) -> Job:

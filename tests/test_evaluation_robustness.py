@@ -1,0 +1,104 @@
+"""The robustness benchmark: conditions, scoring, and the script end to end on tiny models."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hdsr_tf.evaluation import robustness as rb
+from tests.conftest import run_script
+
+
+def oracle(images):
+    """Reads the "digit" a test image encodes as the row of its brightest pixel, whatever the size."""
+    n, s = images.shape[:2]
+    return np.eye(10, dtype=np.float32)[images.reshape(n, s, -1).max(axis=2).argmax(axis=1)]
+
+
+def test_score_puts_each_part_back_in_its_place():
+    labels = np.array([3, 1, 4, 1, 5, 9])
+    parts = []
+    for size, idx in ((10, np.array([0, 2, 4])), (12, np.array([1, 3, 5]))):
+        x = np.zeros((len(idx), size, size, 1), np.float32)
+        for j, i in enumerate(idx):
+            x[j, labels[i], 0] = 1.0
+        parts.append((idx, x))
+    reader = rb.Reader("oracle", "nothing", lambda x: {"probabilities": oracle(x)})
+    assert rb.score(reader, rb.Condition("low resolution", "t", parts), labels)["accuracy"] == 1.0
+    swapped = [(parts[0][0], parts[1][1]), (parts[1][0], parts[0][1])]
+    assert rb.score(reader, rb.Condition("low resolution", "t", swapped), labels)["accuracy"] < 0.5
+
+
+def test_sr_quality_is_measured_against_the_hr_digit_beside_bicubic():
+    rng = np.random.default_rng(0)
+    hr = (rng.random((8, 28, 28, 1)) > 0.7).astype(np.float32)
+    lr = rb._resize(hr, 7, "area")
+    condition = rb.Condition("low resolution", "7 px area", [(np.arange(8), lr)], "7")
+    perfect = rb.Reader("perfect SR", "-", lambda x: {"probabilities": np.full((len(x), 10), 0.1, np.float32),
+                                                       "sr_image": hr})
+    result = rb.score(perfect, condition, np.zeros(8, int), hr)
+    assert result["psnr"] > 90 and result["ssim"] > 0.999
+    bicubic = rb.bicubic_quality(condition, hr)
+    assert bicubic["psnr"] < 10 and bicubic["ssim"] < 0.5
+
+
+def test_low_resolution_suite_has_every_size_method_and_detail():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 28, 28, 1), np.uint8)
+    conditions = {c.name: c for c in rb.low_resolution_conditions(images, seed=0)}
+    for size in rb.LR_SIZES:
+        for method in rb.LR_METHODS if size < 28 else ("area",):
+            x = conditions[f"{size} px {method}"].parts[0][1]
+            assert x.shape == (20, size, size, 1)
+    for size in rb.DETAIL_SIZES:
+        for what in ("noise 0.02", "noise 0.05", "noise 0.1", "JPEG 30", "JPEG 50", "JPEG 75", "contrast 0.5"):
+            assert conditions[f"{size} px {what}"].parts[0][1].shape == (20, size, size, 1)
+    mixed = conditions["mixed (blind recipe, held-out seed)"]
+    assert sorted(np.concatenate([idx for idx, _ in mixed.parts]).tolist()) == list(range(20))
+    assert all(5 <= x.shape[1] <= 14 for _, x in mixed.parts)
+    noisy = conditions["10 px noise 0.1"].parts[0][1] - conditions["10 px area"].parts[0][1]
+    assert 0.05 < noisy.std() < 0.1  # sigma 0.1, less where clipping bites
+
+
+@pytest.fixture(scope="module")
+def quick_study(tiny_shipped, mnist_ready, tmp_path_factory):
+    out = tmp_path_factory.mktemp("robustness")
+    extra = tiny_shipped / "lowres_cnn_x4" / "recognizer.keras"
+    run_script("robustness.py", "--quick", "--models", tiny_shipped, "--out", out,
+               "--reader", f"extra rival={extra}", check=True)
+    return out, json.loads((out / "robustness.json").read_text())
+
+
+def test_quick_benchmark_writes_every_condition_for_every_reader(quick_study):
+    out, study = quick_study
+    names = [r["name"] for r in study["readers"]]
+    assert names[0] == "keras.io convnet" and "extra rival" in names
+    assert any(n.startswith("shipped hybrid/") for n in names)
+    mc = [r["condition"] for r in study["rows"] if r["group"] == "MNIST-C"]
+    assert mc == list(rb.mnist_c.CORRUPTIONS)
+    for row in study["rows"]:
+        assert set(row["results"]) == set(names)
+    assert all(r["seen"] for r in study["readers"])
+    assert (out / "accuracy_by_size.png").stat().st_size > 10_000 and (out / "mnist_c.png").exists()
+    md = (out / "robustness.md").read_text()
+    assert "held out of all training" in md and " cores (" in md
+
+
+def test_quick_benchmark_matches_a_direct_reading(quick_study, tiny_shipped):
+    """The shipped recognizer's clean row is its accuracy on the same 300 test digits, read directly."""
+    from hdsr_tf.data.splits import load_digits
+    from hdsr_tf.models import load_model
+
+    _, study = quick_study
+    images, labels = load_digits("mnist", seed=0).test
+    model = load_model(tiny_shipped / "cnn" / "recognizer.keras")
+    probs = model.predict(images[:300].astype(np.float32) / 255.0, verbose=0)
+    clean = next(r for r in study["rows"] if r["condition"] == "clean")
+    assert clean["results"]["shipped recognizer (cnn)"]["accuracy"] == pytest.approx(
+        float(np.mean(probs.argmax(1) == labels[:300])), abs=1e-9)
+
+
+def test_a_bad_reader_path_is_one_clear_line(tmp_path):
+    proc = run_script("robustness.py", "--quick", "--reader", f"x={tmp_path / 'missing.keras'}")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: --reader takes NAME=PATH")
