@@ -7,9 +7,10 @@
     bicubic downsampling; at 7 and 10 px also blur, noise 0.02 / 0.05 / 0.1, JPEG 30 / 50 / 75
     and contrast 0.5; and a "mixed" set drawn from the blind recipe with a held-out seed.
 
-Readers: the keras.io convnet (trained here by its standard recipe, 15 epochs), the shipped
-recognizer (also "bicubic + recognizer" on LR rows), the newest shipped hybrid SavedModel
-(the paper's pipeline), the shipped direct LR rival, and any --reader you add. Writes
+Readers: the keras.io convnet (trained here by its standard recipe, 15 epochs); the paper's
+pipeline as shipped (the clean recognizer, also "bicubic + recognizer" on LR rows; the clean
+direct LR rival; hybrid/2); ours, trained on the blind recipes (the robust recognizer, the
+blind direct rival, hybrid/3); and any --reader you add. Writes
 robustness.md, robustness.json, accuracy_by_size.png and mnist_c.png into --out. About
 6 minutes on a 2-core CPU; --quick runs a 300-digit subset in under a minute (for CI).
 """
@@ -38,7 +39,6 @@ def main():
     from hdsr_tf.data.splits import load_digits
     from hdsr_tf.evaluation import compare
     from hdsr_tf.evaluation import robustness as rb
-    from hdsr_tf.export import latest_version
     from hdsr_tf.io import atomic_write_text, write_json
     from hdsr_tf.models import load_model
     from hdsr_tf.models.cnn import build_keras_io_convnet
@@ -70,18 +70,28 @@ def main():
     convnet = compare.KerasReader("keras.io convnet", build_keras_io_convnet, epochs, seed=args.seed)
     convnet.fit(digits.train, digits.val)
     readers = [rb.keras_reader("keras.io convnet", convnet.model, "clean")]
-    shipped = [("shipped recognizer (cnn)", models / "cnn" / "recognizer.keras",
+
+    def families(recipe: str) -> str:
+        return ", ".join(load_recipe(recipe).families())
+
+    # (name, path, what it saw): the paper's clean-trained pipeline, then ours trained on the blind recipes
+    shipped = [("recognizer (cnn)", models / "cnn" / "recognizer.keras",
                 "clean + affine augmentation (rotate/shift/zoom)"),
-               ("shipped direct LR rival (lowres_cnn_x4)", models / "lowres_cnn_x4" / "recognizer.keras",
-                "clean, 4x area downsampling")]
+               ("direct LR rival (lowres_cnn_x4)", models / "lowres_cnn_x4" / "recognizer.keras",
+                "clean, 4x area downsampling"),
+               ("paper's pipeline (hybrid/2)", models / "hybrid" / "2",
+                "clean, 4x area downsampling (+ whole-pixel shifts)"),
+               ("robust recognizer (cnn_robust)", models / "cnn_robust" / "recognizer.keras", families("recognizer")),
+               ("blind direct rival (rival_blind)", models / "rival_blind" / "recognizer.keras", families("blind")),
+               ("blind hybrid (hybrid/3)", models / "hybrid" / "3", families("blind") + "; its recognizer also "
+                "the recognizer recipe")]
     for name, path, seen in shipped:
         if path.is_file():
             readers.append(rb.keras_reader(name, load_model(path), seen))
-    hybrid_base = models / "hybrid"
-    if hybrid_base.is_dir():
-        version = latest_version(hybrid_base)
-        readers.append(rb.savedmodel_reader(f"shipped hybrid/{version.name} (paper's pipeline)", version,
-                                            "clean, 4x area downsampling (+ whole-pixel shifts)"))
+        elif (path / "saved_model.pb").is_file():
+            readers.append(rb.savedmodel_reader(name, path, seen))
+        else:
+            print(f"  ({name}: {path} not found, left out)")
     for name, path in extra:
         if path.is_file():
             readers.append(rb.keras_reader(name, load_model(path), seen_by(path)))
