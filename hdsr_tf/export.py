@@ -100,9 +100,10 @@ class SizeRouter:
     recognizer at 99.6%).
     """
 
-    def __init__(self, model: keras.Model, lr_size: int, max_pixels: int | None = None):
+    def __init__(self, model: keras.Model, lr_size: int, max_pixels: int | None = None,
+                 full_resolution: keras.Model | None = None):
         self.model, self.lr_size, self.max_pixels = model, lr_size, max_pixels
-        self.recognizer = model.get_layer("recognizer")
+        self.recognizer = full_resolution or model.get_layer("recognizer")
         self.sanitize, self.to_hr = SanitizeImage(), ResizeTo(HR_SIZE)
 
     @staticmethod
@@ -190,7 +191,7 @@ def latest_version(base: Path) -> Path:
 
 def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None = None,
                   input_size: int | None = None, route_full_resolution: bool = True,
-                  max_pixels: int | None = MAX_PIXELS) -> Path:
+                  max_pixels: int | None = MAX_PIXELS, full_resolution: keras.Model | None = None) -> Path:
     """Writes ``model`` to ``base_dir/<version>`` atomically; returns that path.
 
     ``input_size`` is the side the bytes signature resizes decoded images to;
@@ -199,7 +200,8 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     recognizer (:class:`SizeRouter`); off, every input is super-resolved (version 1).
     ``max_pixels`` (with routing) checks every encoded item's header first and
     answers problems with a per-item ``error`` output; None exports version 2's
-    behaviour.
+    behaviour. ``full_resolution`` is the recognizer routed inputs go to (default: the
+    model's own ``recognizer`` layer).
     """
     base = Path(base_dir)
     base.mkdir(parents=True, exist_ok=True)
@@ -210,7 +212,7 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     size = input_size or int(model.get_layer("to_lr_size").size)
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"the pixel limit must be positive, not {max_pixels}")
-    router = SizeRouter(model, size, max_pixels) if route_full_resolution else None
+    router = SizeRouter(model, size, max_pixels, full_resolution) if route_full_resolution else None
 
     def serve(image):
         return router.batch(image) if router else model(image, training=False)
@@ -226,6 +228,8 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
 
     archive = keras.export.ExportArchive()
     archive.track(model)
+    if full_resolution is not None:
+        archive.track(full_resolution)
     archive.add_endpoint("serving_default", serve,
                          [tf.TensorSpec([None, None, None, 1], tf.float32, name="image")])
     archive.add_endpoint("predict_image_bytes", serve_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")])

@@ -3,8 +3,16 @@
 
 The hybrid comes from --hybrid (a .keras chain, e.g. train_hybrid.py's output;
 by default the shipped, jointly fine-tuned 4x hybrid) or is built from
---generator and --recognizer. The version is the next free integer unless
---version is given; the write is atomic.
+--generator and --recognizer. With --direct CLASSIFIER the digit of a small
+input is read by that classifier (trained on LR digits, reading them enlarged
+to 28 px) and --generator only draws the sr_image. --full-resolution picks the
+recognizer for inputs of 28 px or more. The version is the next free integer
+unless --version is given; the write is atomic.
+
+Version 3 (the shipped default since session 8), as saved_models/hybrid/COMMAND.md gives it:
+  python scripts/export_hybrid.py --direct saved_models/rival_blind/recognizer.keras \
+      --generator saved_models/esrgan_x4_blind/generator_psnr.keras \
+      --full-resolution saved_models/cnn_robust/recognizer.keras --version 3
 """
 
 from hdsr_tf import cli
@@ -16,19 +24,36 @@ def main():
     parser.add_argument("--generator", help="build the hybrid from this generator .keras instead of --hybrid")
     parser.add_argument("--recognizer", default="saved_models/cnn/recognizer.keras",
                         help="recognizer .keras (with --generator)")
+    parser.add_argument("--direct", help="a classifier .keras that reads small inputs itself (with --generator)")
+    parser.add_argument("--full-resolution", help="recognizer .keras for inputs of 28 px or more (default: the "
+                                                  "hybrid's own recognizer)")
+    parser.add_argument("--max-pixels", type=int, default=25_000_000,
+                        help="the bytes signatures refuse larger images from their header (0: no header checks, "
+                             "as versions 1 and 2)")
+    parser.add_argument("--no-size-routing", action="store_true",
+                        help="super-resolve every input, full-resolution ones too (version 1's behaviour)")
     parser.add_argument("--base-dir", default="saved_models/hybrid", help="TF Serving model base folder")
     parser.add_argument("--version", type=int, help="version number (default: the next free integer)")
     args = parser.parse_args()
 
     from hdsr_tf.export import export_hybrid
     from hdsr_tf.models import load_model
-    from hdsr_tf.models.hybrid import build_hybrid
+    from hdsr_tf.models.hybrid import HR_SIZE, build_direct_reader, build_hybrid
 
-    if args.generator:
+    if args.direct and not args.generator:
+        cli.fail("--direct needs --generator (it draws the sr_image)")
+    size = None
+    if args.direct:
+        model, size = build_direct_reader(load_model(args.direct), load_model(args.generator)), HR_SIZE
+    elif args.generator:
         model = build_hybrid(load_model(args.generator), load_model(args.recognizer))
     else:
         model = load_model(args.hybrid)
-    path = export_hybrid(model, args.base_dir, args.version)
+    full = load_model(args.full_resolution) if args.full_resolution else None
+    if args.max_pixels < 0:
+        cli.fail(f"--max-pixels must be positive (or 0 for no header checks), not {args.max_pixels}")
+    path = export_hybrid(model, args.base_dir, args.version, input_size=size, max_pixels=args.max_pixels or None,
+                         full_resolution=full, route_full_resolution=not args.no_size_routing)
     print(f"exported: {path}\ncheck it: saved_model_cli show --dir {path} --all")
 
 

@@ -10,9 +10,11 @@
 Readers: the keras.io convnet (trained here by its standard recipe, 15 epochs); the paper's
 pipeline as shipped (the clean recognizer, also "bicubic + recognizer" on LR rows; the clean
 direct LR rival; hybrid/2); ours, trained on the blind recipes (the robust recognizer, the
-blind direct rival, hybrid/3); and any --reader you add. Writes
-robustness.md, robustness.json, accuracy_by_size.png and mnist_c.png into --out. About
-6 minutes on a 2-core CPU; --quick runs a 300-digit subset in under a minute (for CI).
+blind direct rival, the jointly fine-tuned blind hybrid, and the served hybrid/3, which reads
+small digits with the rival and draws them with the blind generator); and any --reader you add. Writes
+robustness.md, robustness.json, accuracy_by_size.png and mnist_c.png into --out. With the eight
+default readers it took 23 minutes on a 2-core CPU; --quick runs a 300-digit subset in under a
+minute (for CI).
 """
 
 from hdsr_tf import cli
@@ -83,8 +85,10 @@ def main():
                 "clean, 4x area downsampling (+ whole-pixel shifts)"),
                ("robust recognizer (cnn_robust)", models / "cnn_robust" / "recognizer.keras", families("recognizer")),
                ("blind direct rival (rival_blind)", models / "rival_blind" / "recognizer.keras", families("blind")),
-               ("blind hybrid (hybrid/3)", models / "hybrid" / "3", families("blind") + "; its recognizer also "
-                "the recognizer recipe")]
+               ("blind hybrid (hybrid_x4_blind)", models / "hybrid_x4_blind" / "hybrid.keras",
+                families("blind") + "; its recognizer first the recognizer recipe"),
+               ("served hybrid/3", models / "hybrid" / "3", "under 28 px: rival_blind's (blind recipe); "
+                "28 px and more: cnn_robust's (recognizer recipe)")]
     for name, path, seen in shipped:
         if path.is_file():
             readers.append(rb.keras_reader(name, load_model(path), seen))

@@ -433,3 +433,32 @@ def test_progressive_jpeg_with_metadata_segments_gives_its_size():
                                      comment=b"x" * 500, icc_profile=b"\0" * 3000)
     _, width, height = headers.inspect(tf.constant(buf.getvalue()))
     assert (int(width), int(height)) == (123, 45)
+
+
+def test_a_direct_reader_export_reads_with_its_classifier_and_draws_with_its_generator(tmp_path):
+    """Version 3's design: small inputs read by a classifier on their 28-px enlargement, the generator's
+    output as sr_image, full-resolution inputs read by the recognizer given at export."""
+    from conftest import assert_reloads_the_same
+
+    from hdsr_tf.models.hybrid import build_direct_reader
+    from hdsr_tf.models.layers import ResizeTo
+
+    classifier, generator = build_recognizer(filters=(4, 4, 8)), build_generator(4, nf=4, gc=4, num_blocks=1)
+    full = build_recognizer(filters=(4, 8, 4))
+    reader = build_direct_reader(classifier, generator)
+    x = np.random.default_rng(0).random((3, 10, 10, 1)).astype(np.float32)
+    assert_reloads_the_same(reader, x, tmp_path)
+    fn = tf.saved_model.load(str(export.export_hybrid(reader, tmp_path / "serving", input_size=28,
+                                                      full_resolution=full))).signatures
+    out = fn["serving_default"](image=tf.constant(x))
+    big = ResizeTo(28)(x)
+    np.testing.assert_allclose(out["probabilities"].numpy(), classifier(big).numpy(), atol=1e-5)
+    np.testing.assert_allclose(out["sr_image"].numpy(), np.clip(generator(ResizeTo(7)(x)).numpy(), 0, 1), atol=1e-5)
+    hr = np.random.default_rng(1).random((2, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(fn["serving_default"](image=tf.constant(hr))["probabilities"].numpy(),
+                               full(hr).numpy(), atol=1e-5)
+    small = np.round(x[0] * 255).astype(np.uint8)
+    coded = fn["predict_image_bytes_options"](image_bytes=tf.constant([png(small)]), invert=tf.constant([0]),
+                                              normalize=tf.constant([0]))
+    want = classifier(ResizeTo(28)(small[None].astype(np.float32) / 255)).numpy()
+    np.testing.assert_allclose(coded["probabilities"].numpy(), want, atol=1e-5)

@@ -28,10 +28,18 @@ MADE_BY = {
     "esrgan_x2_wide/generator_psnr.keras": ("gan", "esrgan_x2_wide/config.json"),
     "hybrid_x4/hybrid.keras": ("hybrid", "hybrid_x4/config.json"),
     "hybrid_x2/hybrid.keras": ("hybrid", "hybrid_x2/config.json"),
+    "cnn_robust/recognizer.keras": ("cnn", "cnn_robust/config.json"),
+    "rival_blind/recognizer.keras": ("cnn", "rival_blind/config.json"),
+    "esrgan_x4_blind/generator_psnr.keras": ("gan", "esrgan_x4_blind/config.json"),
+    "hybrid_x4_blind/hybrid.keras": ("hybrid", "hybrid_x4_blind/config.json"),
 }
 # where a hybrid config's --generator comes from: a shipped file, or the run of one of these configs
 GENERATOR_RUNS = {"saved_models/esrgan_x4/generator_gan.keras": "esrgan_x4/config_4_ssim2_ft_gan.json",
-                  "runs/esrgan_x2/psnr/generator.keras": "esrgan_x2/config_1_psnr_gan.json"}
+                  "runs/esrgan_x2/psnr/generator.keras": "esrgan_x2/config_1_psnr_gan.json",
+                  "runs/esrgan_x4_blind/psnr/generator.keras": "esrgan_x4_blind/config.json"}
+# and its --recognizer
+RECOGNIZER_RUNS = {"saved_models/cnn/recognizer.keras": "cnn/config.json",
+                   "runs/cnn_robust/recognizer.keras": "cnn_robust/config.json"}
 
 
 def _config(cls, name):
@@ -49,7 +57,7 @@ def _built(job, config_file):
         return super_resolution.build_model(_config(GANConfig, config_file))
     config = _config(HybridConfig, config_file)
     generator = super_resolution.build_model(_config(GANConfig, GENERATOR_RUNS[config.generator]))
-    recognizer = classifier.build_model(_config(CNNConfig, "cnn/config.json"))
+    recognizer = classifier.build_model(_config(CNNConfig, RECOGNIZER_RUNS[config.recognizer]))
     return build_hybrid(generator, recognizer)
 
 
@@ -75,8 +83,8 @@ def test_command_md_runs_every_config_of_its_folder(folder):
 def test_fine_tuning_chains_start_from_the_previous_run():
     for config_file in sorted(SHIPPED.rglob("config*.json")):
         data = json.loads(config_file.read_text())
-        start = data.get("init_generator") or data.get("generator", "")
-        if start.startswith("runs/"):
-            out_dir = start.split("/psnr/")[0]
-            makers = [p for p in SHIPPED.rglob("config*.json") if json.loads(p.read_text())["out_dir"] == out_dir]
-            assert makers, f"{config_file}: no shipped config writes {start}"
+        for start in (data.get("init_generator") or data.get("generator", ""), data.get("recognizer", "")):
+            if start.startswith("runs/"):
+                out_dir = start.split("/psnr/")[0].removesuffix("/recognizer.keras")
+                makers = [p for p in SHIPPED.rglob("config*.json") if json.loads(p.read_text())["out_dir"] == out_dir]
+                assert makers, f"{config_file}: no shipped config writes {start}"

@@ -106,3 +106,53 @@ def test_shipped_hybrids_match_their_metrics(test_set, folder, scale):
         np.testing.assert_allclose(served("1", lr[sample]), v2[sample], atol=1e-5)
         full = np.argmax(served("2", images.astype(np.float32) / 255), 1)  # full resolution: no SR detour
         np.testing.assert_array_equal(full, hr_pred)
+
+
+# Models trained on the blind degradation recipes: each metrics.json records, under "robustness", figures
+# measured by the robustness benchmark's own conditions (seed 0) on the full test set.
+ROBUST = {"cnn_robust/recognizer.keras": "classifier", "rival_blind/recognizer.keras": "classifier",
+          "hybrid_x4_blind/hybrid.keras": "classifier", "esrgan_x4_blind/generator_psnr.keras": "generator"}
+COVERED |= set(ROBUST)
+
+
+@pytest.mark.parametrize("model_file", sorted(ROBUST))
+def test_blind_models_match_their_recorded_robustness(test_set, model_file):
+    from hdsr_tf.evaluation import robustness as rb
+
+    images, labels = test_set
+    folder = model_file.split("/")[0]
+    recorded = _metrics(folder)["robustness"]
+    model = load_model(SHIPPED / model_file)
+    if ROBUST[model_file] == "generator":
+        reader = rb.sr_reader(folder, model, load_model(SHIPPED / "cnn_robust" / "recognizer.keras"), "")
+    else:
+        reader = rb.keras_reader(folder, model, "")
+    measured = {r["condition"]: r for r in rb.short_summary(reader, images, labels, names=list(recorded))}
+    assert set(measured) == set(recorded)
+    for name, want in recorded.items():
+        assert measured[name]["accuracy"] == pytest.approx(want["accuracy"], abs=0.0005), name
+        if "psnr" in want:
+            assert measured[name]["psnr"] == pytest.approx(want["psnr"], abs=0.02), name
+
+
+def test_version_3_answers_a_version_1_client_and_reads_like_its_parts(test_set):
+    """hybrid/3 (saved_models/hybrid/VERSIONS.md): a version-1 request (7x7 float digits; an encoded file)
+    gets the same kind of answer; small digits are read by rival_blind, full-resolution ones by cnn_robust."""
+    from hdsr_tf.models.layers import ResizeTo
+
+    images, labels = test_set
+    sample = np.random.default_rng(0).permutation(len(labels))[:500]
+    lr, hr = sr.lr_test_images(images[sample], 4)
+    v3 = tf.saved_model.load(str(SHIPPED / "hybrid" / "3")).signatures
+    for version, fn in (("1", tf.saved_model.load(str(SHIPPED / "hybrid" / "1")).signatures), ("3", v3)):
+        out = fn["serving_default"](image=tf.constant(lr))
+        assert {"probabilities", "digit", "confidence", "sr_image"} <= set(out), version
+        png = tf.io.encode_png(tf.cast(tf.round(lr[0] * 255), tf.uint8))
+        coded = fn["predict_image_bytes"](image_bytes=tf.constant([png.numpy()]))
+        assert coded["digit"].shape == (1,) and 0 <= int(coded["digit"][0]) <= 9, version
+    rival = load_model(SHIPPED / "rival_blind" / "recognizer.keras")
+    small = v3["serving_default"](image=tf.constant(lr))["probabilities"].numpy()
+    np.testing.assert_allclose(small, rival(ResizeTo(28)(lr)).numpy(), atol=1e-5)
+    robust = load_model(SHIPPED / "cnn_robust" / "recognizer.keras")
+    full = v3["serving_default"](image=tf.constant(hr))["probabilities"].numpy()
+    np.testing.assert_allclose(full, robust(hr).numpy(), atol=1e-5)

@@ -50,14 +50,15 @@ def _stalled_model():
 
 def test_early_stopping_state_survives_a_restart(tmp_path, capsys):
     model, x, y = _stalled_model()
-    first = ResumableEarlyStopping(tmp_path, monitor="loss", patience=4, restore_best_weights=True)
+    # min_delta: float noise in a loss that cannot move must not count as an improvement
+    first = ResumableEarlyStopping(tmp_path, monitor="loss", patience=4, restore_best_weights=True, min_delta=1e-6)
     model.fit(x, y, epochs=3, callbacks=[first], verbose=0)
     assert first.wait == 2 and not model.stop_training  # epochs 2 and 3 did not improve on epoch 1
     state = json.loads((tmp_path / "early_stopping.json").read_text())
     assert state["epoch"] == 3 and state["wait"] == 2 and state["best"] == pytest.approx(first.best)
 
     # A rerun resuming after epoch 3 continues the count: 2 more stalled epochs exhaust patience 4.
-    second = ResumableEarlyStopping(tmp_path, monitor="loss", patience=4, restore_best_weights=True)
+    second = ResumableEarlyStopping(tmp_path, monitor="loss", patience=4, restore_best_weights=True, min_delta=1e-6)
     second.resume_from(3)
     history = model.fit(x, y, epochs=10, initial_epoch=3, callbacks=[second], verbose=0)
     assert len(history.history["loss"]) == 2 and second.best_epoch == 0

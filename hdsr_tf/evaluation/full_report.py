@@ -7,7 +7,8 @@ test split when given):
 (c) PSNR-stage SR + recognizer; (d) GAN-stage SR + recognizer; (e) the jointly
 fine-tuned hybrid, and (e') its recognizer on HR digits (joint fine-tuning may
 have changed it); (f) the exported SavedModel through ``serving_default``,
-which must equal (e); (g) a CNN trained directly on the LR digits.
+which must equal (e); (g) a CNN trained directly on the LR digits; (h) the
+served (newest) SavedModel when it is another model than (e).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ class ScaleModels:
                    esrgan / "generator_psnr.keras", esrgan / "generator_gan.keras",
                    root / f"hybrid_x{scale}" / "hybrid.keras", root / f"lowres_cnn_x{scale}" / "recognizer.keras",
                    root / "hybrid" if scale == 4 else None)
+
+
+def _served_probs(version_dir: Path, lr: np.ndarray) -> np.ndarray:
+    fn = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+    return np.concatenate([fn(image=tf.constant(lr[i:i + 500]))["probabilities"].numpy()
+                           for i in range(0, len(lr), 500)])
 
 
 def _load(path: Path):
@@ -83,16 +90,22 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
         rows.append(sr.recognition_row("(e\") its SR output read by (a)'s recognizer",
                                        sr.predict_probs(recognizer, out["sr_image"]), labels))
         if models.savedmodel_base is not None and models.savedmodel_base.is_dir():
-            version = latest_version(models.savedmodel_base)
-            fn = tf.saved_model.load(str(version)).signatures["serving_default"]
-            probs = np.concatenate([fn(image=tf.constant(lr[i:i + 500]))["probabilities"].numpy()
-                                    for i in range(0, len(lr), 500)])
+            served = latest_version(models.savedmodel_base)
+            # (f) is (e) exported: version 2 where it exists (size routing, (e)'s weights), else the newest
+            exported = models.savedmodel_base / "2" if (models.savedmodel_base / "2").is_dir() else served
+            probs = _served_probs(exported, lr)
             same = bool(np.array_equal(np.argmax(probs, 1), np.argmax(out["probabilities"], 1)))
             diff = float(np.max(np.abs(probs - out["probabilities"])))
-            rows.append(sr.recognition_row(f"(f) SavedModel {version.name}, serving_default", probs, labels,
+            rows.append(sr.recognition_row(f"(f) SavedModel {exported.name}, serving_default", probs, labels,
                                            identical_predictions_to_e=same, max_probability_difference=diff))
+            if served != exported:
+                rows.append(sr.recognition_row(f"(h) the served SavedModel {served.name} (trained on the blind "
+                                               "recipes; see saved_models/hybrid/VERSIONS.md)",
+                                               _served_probs(served, lr), labels))
             if speed:
+                fn = tf.saved_model.load(str(served)).signatures["serving_default"]
                 result["savedmodel_speed"] = sr.serving_speed(fn, "image", lr)
+                result["savedmodel_speed_version"] = served.name
     lowres = _load(models.lowres_cnn)
     if lowres is not None:
         rows.append(sr.recognition_row(f"(g) CNN trained directly on {28 // s}x{28 // s} digits",
@@ -119,7 +132,7 @@ def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | N
                 lines.append(f"SavedModel vs (e): identical predictions: {row['identical_predictions_to_e']}, "
                              f"max probability difference {row['max_probability_difference']:.2e}.\n")
         if "savedmodel_speed" in r:
-            lines.append("SavedModel speed (this machine): " + "; ".join(
+            lines.append(f"SavedModel {r.get('savedmodel_speed_version', '')} speed (this machine): " + "; ".join(
                 f"batch {b}: p50 {v['p50_ms']:.2f} ms, {v['images_per_s']:.0f} images/s"
                 for b, v in r["savedmodel_speed"].items()) + "\n")
         lines += [f"![comparison]({r['figure']})", ""]

@@ -23,6 +23,7 @@ from hdsr_tf.data.degrade import HR, blur_kernels, degrade_blind, jpeg, load_rec
 from hdsr_tf.evaluation import corruptions, mnist_c
 from hdsr_tf.metrics import expected_calibration_error, image_quality
 from hdsr_tf.models.layers import ResizeTo
+from hdsr_tf.models.rrdb import generator_scale
 
 FULL_RES = [("clean", None), ("gaussian noise 0.1", ("gaussian_noise", 0.1)),
             ("gaussian noise 0.2", ("gaussian_noise", 0.2)), ("gaussian noise 0.3", ("gaussian_noise", 0.3)),
@@ -60,22 +61,28 @@ class Reader:
 
 
 def keras_reader(name: str, model, seen: str) -> Reader:
-    """A .keras classifier (28x28 or LR input): inputs are ResizeTo'd to its input size first."""
-    size = int(model.input_shape[1])
-    resize = ResizeTo(size)
+    """A .keras classifier (28x28 or LR input; inputs are ResizeTo'd to its input size first) or a
+    hybrid .keras (any input size; its dict output's probabilities and SR image are kept)."""
+    size = model.input_shape[1]
+    resize = ResizeTo(size) if size else (lambda x: x)
 
     @tf.function(reduce_retracing=True)
     def run(x):
         return model(resize(x), training=False)
 
-    return Reader(name, seen, lambda x: {"probabilities": run(tf.constant(x, tf.float32)).numpy()},
-                  int(model.count_params()))
+    def outputs(x):
+        out = run(tf.constant(x, tf.float32))
+        if isinstance(out, dict):
+            return {"probabilities": out["probabilities"].numpy(), "sr_image": out["sr_image"].numpy()}
+        return {"probabilities": out.numpy()}
+
+    return Reader(name, seen, outputs, int(model.count_params()))
 
 
 def sr_reader(name: str, generator, recognizer, seen: str) -> Reader:
     """A generator and a recognizer chained (the hybrid before or without joint fine-tuning): inputs are
     ResizeTo'd to the generator's LR size, super-resolved, then read; the SR image is kept."""
-    resize = ResizeTo(int(generator.input_shape[1]))
+    resize = ResizeTo(HR // generator_scale(generator))
 
     @tf.function(reduce_retracing=True)
     def run(x):
@@ -144,36 +151,51 @@ def _contrast(x: np.ndarray, factor: float) -> np.ndarray:
     return np.clip((x - mean) * factor + mean, 0, 1)
 
 
-def full_resolution_conditions(images: np.ndarray, seed: int, corruption_names=mnist_c.CORRUPTIONS):
+def _all(name: str) -> bool:
+    return True
+
+
+def full_resolution_conditions(images: np.ndarray, seed: int, corruption_names=mnist_c.CORRUPTIONS, wanted=_all):
     idx = np.arange(len(images))
     for name, spec in FULL_RES:
-        x = _float(images) if spec is None else corruptions.apply(spec[0], images, spec[1], seed)
-        yield Condition("full resolution", name, [(idx, x.astype(np.float32))])
+        if wanted(name):
+            x = _float(images) if spec is None else corruptions.apply(spec[0], images, spec[1], seed)
+            yield Condition("full resolution", name, [(idx, x.astype(np.float32))])
     for name in corruption_names:
-        seen = "seen family" if name in mnist_c.IN_TRAINING else "held out of all training"
-        yield Condition("MNIST-C", name, [(idx, mnist_c.corrupt(name, images, seed))], note=seen)
+        if wanted(name):
+            seen = "seen family" if name in mnist_c.IN_TRAINING else "held out of all training"
+            yield Condition("MNIST-C", name, [(idx, mnist_c.corrupt(name, images, seed))], note=seen)
 
 
-def low_resolution_conditions(images: np.ndarray, seed: int, sizes=LR_SIZES, detail_sizes=DETAIL_SIZES):
+def low_resolution_conditions(images: np.ndarray, seed: int, sizes=LR_SIZES, detail_sizes=DETAIL_SIZES,
+                              wanted=_all):
+    """The suite's conditions in order; each is built only when ``wanted(name)`` (all by default)."""
     idx = np.arange(len(images))
     x = _float(images)
     for size in sizes:
         for method in LR_METHODS:
-            if size == HR and method != "area":
+            name = f"{size} px {method}"
+            if (size == HR and method != "area") or not wanted(name):
                 continue  # 28 px is the digit itself, whatever the method
-            yield Condition("low resolution", f"{size} px {method}", [(idx, _resize(x, size, method))], str(size))
+            yield Condition("low resolution", name, [(idx, _resize(x, size, method))], str(size))
     for size in detail_sizes:
         area = _resize(x, size, "area")
-        yield Condition("low resolution", f"{size} px blur 1.5 (at 28 px, then area)",
-                        [(idx, _resize(_blur(x, 1.5), size, "area"))], str(size))
+        name = f"{size} px blur 1.5 (at 28 px, then area)"
+        if wanted(name):
+            yield Condition("low resolution", name, [(idx, _resize(_blur(x, 1.5), size, "area"))], str(size))
         for sigma in (0.02, 0.05, 0.1):
-            rng = np.random.default_rng([seed, size, round(sigma * 1000)])  # the same draw in any subset
-            noisy = np.clip(area + rng.normal(0, sigma, area.shape).astype(np.float32), 0, 1)
-            yield Condition("low resolution", f"{size} px noise {sigma}", [(idx, noisy)], str(size))
+            if wanted(f"{size} px noise {sigma}"):
+                rng = np.random.default_rng([seed, size, round(sigma * 1000)])  # the same draw in any subset
+                noisy = np.clip(area + rng.normal(0, sigma, area.shape).astype(np.float32), 0, 1)
+                yield Condition("low resolution", f"{size} px noise {sigma}", [(idx, noisy)], str(size))
         for quality in (30, 50, 75):
-            yield Condition("low resolution", f"{size} px JPEG {quality}", [(idx, _jpeg(area, quality))], str(size))
-        yield Condition("low resolution", f"{size} px contrast 0.5", [(idx, _contrast(area, 0.5))], str(size))
-    yield mixed_condition(images, seed)
+            if wanted(f"{size} px JPEG {quality}"):
+                yield Condition("low resolution", f"{size} px JPEG {quality}", [(idx, _jpeg(area, quality))],
+                                str(size))
+        if wanted(f"{size} px contrast 0.5"):
+            yield Condition("low resolution", f"{size} px contrast 0.5", [(idx, _contrast(area, 0.5))], str(size))
+    if wanted(f"mixed ({MIXED_RECIPE} recipe, held-out seed)"):
+        yield mixed_condition(images, seed)
 
 
 def mixed_condition(images: np.ndarray, seed: int, recipe_name: str = MIXED_RECIPE) -> Condition:
@@ -198,24 +220,21 @@ SHORT = ("clean", "gaussian noise 0.2", "gaussian blur 2.0", "7 px area", "10 px
 
 
 def named_conditions(images: np.ndarray, names, seed: int = 0):
-    """The benchmark's conditions with these names (full-resolution and low-resolution ones), in its order."""
+    """The benchmark's conditions with these names (full-resolution and low-resolution ones), in its
+    order; only those are built."""
     names = set(names)
-    mc = [n for n in mnist_c.CORRUPTIONS if n in names]
     sizes = sorted({int(n.split(" px")[0]) for n in names if " px " in n})
-    for c in full_resolution_conditions(images, seed, corruption_names=mc):
-        if c.name in names:
-            yield c
-    if sizes or any(n.startswith("mixed") for n in names):
-        for c in low_resolution_conditions(images, seed, sizes=sizes, detail_sizes=[s for s in sizes
-                                                                                  if s in DETAIL_SIZES]):
-            if c.name in names:
-                yield c
+    yield from full_resolution_conditions(images, seed, wanted=names.__contains__)
+    details = [s for s in sizes if s in DETAIL_SIZES]
+    yield from low_resolution_conditions(images, seed, sizes=sizes, detail_sizes=details, wanted=names.__contains__)
 
 
 def short_summary(reader: Reader, images: np.ndarray, labels: np.ndarray, seed: int = 0,
                   names=SHORT) -> list[dict]:
     """The main report's robustness summary (or any named conditions): one row per condition."""
-    return [{"condition": c.name, "size": c.size, **score(reader, c, labels)}
+    hr = _float(images)
+    return [{"condition": c.name, "size": c.size,
+             **score(reader, c, labels, hr if c.group == "low resolution" and c.size != str(HR) else None)}
             for c in named_conditions(images, names, seed)]
 
 
