@@ -14,11 +14,12 @@ import urllib.request
 
 
 class ServingError(RuntimeError):
-    """The server could not be reached or answered with an error; ``status`` is the HTTP code, if any."""
+    """The server could not be reached or answered with an error; ``status`` is the HTTP code and
+    ``detail`` the server's own one-line message, when it answered."""
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, detail: str = ""):
         super().__init__(message)
-        self.status = status
+        self.status, self.detail = status, detail
 
 
 def model_url(base_url: str, model: str = "hybrid", version: int | None = None) -> str:
@@ -83,19 +84,24 @@ def predict(url: str, images: list[bytes], timeout: float = 30.0, **options) -> 
 
 
 def _post(url: str, body: dict, timeout: float) -> list[dict]:
-    payload = json.dumps(body).encode()
-    request = urllib.request.Request(url, data=payload, headers={"Content-Type": "application/json"})
+    return parse_response(_call(url, timeout, json.dumps(body).encode()))
+
+
+def _call(url: str, timeout: float, payload: bytes | None = None) -> bytes:
+    """POST ``payload`` (or GET without one); any failure becomes one ServingError line."""
+    headers = {"Content-Type": "application/json"} if payload is not None else {}
+    request = urllib.request.Request(url, data=payload, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return parse_response(response.read())
+            return response.read()
     except urllib.error.HTTPError as e:
         body = e.read().decode(errors="replace")
         try:
             message = json.loads(body).get("error", body)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, AttributeError):
             message = body
-        first_line = (str(message).strip().splitlines() or [""])[0]  # TF appends graph-node lines
-        raise ServingError(f"TF Serving at {url} answered HTTP {e.code}: {first_line[:500]}", e.code) from None
+        first_line = (str(message).strip().splitlines() or [""])[0][:500]  # TF appends graph-node lines
+        raise ServingError(f"TF Serving at {url} answered HTTP {e.code}: {first_line}", e.code, first_line) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise ServingError(f"cannot reach TF Serving at {url}: {reason}") from None
@@ -123,19 +129,14 @@ def predict_in_batches(url: str, images: list[bytes], batch_size: int = 64, time
                     if item_error.status != 400:
                         raise
                     results.append({"digit": None, "confidence": None, "probabilities": None,
-                                    "error": str(item_error).split(": ", 1)[-1]})
+                                    "error": item_error.detail})
     return results
 
 
 def _get(url: str, timeout: float) -> dict:
+    body = _call(url, timeout)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        raise ServingError(f"TF Serving at {url} answered HTTP {e.code}: "
-                           f"{e.read().decode(errors='replace')[:500]}", e.code) from None
-    except (urllib.error.URLError, OSError) as e:
-        raise ServingError(f"cannot reach TF Serving at {url}: {getattr(e, 'reason', e)}") from None
+        return json.loads(body)
     except json.JSONDecodeError as e:
         raise ServingError(f"the server's answer at {url} is not JSON: {e}") from None
 

@@ -224,8 +224,7 @@ def _canonical_matrices(size: int) -> np.ndarray:
     area, bicubic = _resize_matrices("area"), _resize_matrices("bicubic", antialias=False)
     table = np.zeros((HR + 1, HR, HR), np.float32)
     for s in range(MIN_SIZE, HR + 1):
-        table[s] = area[s, size] if s > size else bicubic[s, size] if s < size else np.eye(HR)[:, :] * (
-            np.arange(HR) < size)
+        table[s] = area[s, size] if s > size else bicubic[s, size] if s < size else np.diag(np.arange(HR) < size)
     return table
 
 
@@ -315,8 +314,8 @@ def blur_kernels(sigma_x: tf.Tensor, sigma_y: tf.Tensor, angle: tf.Tensor, radiu
     return k / tf.reduce_sum(k, axis=[1, 2], keepdims=True)
 
 
-def _blur(x: tf.Tensor, kernels: tf.Tensor) -> tf.Tensor:
-    """Each [B,28,28,1] image convolved with its own [B,9,9] kernel (zero padding)."""
+def blur_batch(x: tf.Tensor, kernels: tf.Tensor) -> tf.Tensor:
+    """Each [B,H,W,1] image convolved with its own [B,9,9] kernel (zero padding)."""
     stacked = tf.transpose(x, [3, 1, 2, 0])  # images as channels of one image
     out = tf.nn.depthwise_conv2d(stacked, tf.transpose(kernels, [1, 2, 0])[:, :, :, None], [1, 1, 1, 1], "SAME")
     return tf.transpose(out, [3, 1, 2, 0])
@@ -327,7 +326,7 @@ def _random_blur(x: tf.Tensor, d: _Draws, p: Pass) -> tf.Tensor:
     sy = tf.where(d.chance(p.anisotropic_prob), d.uniform(*p.blur_sigma), sx)
     radius = d.integer(p.kernel_sizes[0] // 2, p.kernel_sizes[1] // 2)
     kernels = blur_kernels(sx, sy, d.uniform(0.0, math.pi), radius)
-    return _pick(d.chance(p.blur_prob), _blur(x, kernels), x)
+    return _pick(d.chance(p.blur_prob), blur_batch(x, kernels), x)
 
 
 def _random_noise(x: tf.Tensor, size: tf.Tensor, d: _Draws, p: Pass) -> tf.Tensor:

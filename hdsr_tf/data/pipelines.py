@@ -78,6 +78,25 @@ def prefetch_to_device(ds: tf.data.Dataset, device: str | None = None) -> tf.dat
     return ds.apply(tf.data.experimental.prefetch_to_device(device, buffer_size=AUTOTUNE))
 
 
+def _float_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int,
+                   drop_remainder: bool) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """(float [0,1] image, label) batches, cached and (training) reshuffled each epoch, and beside them a
+    stream of random draws: fresh each training epoch; for evaluation batch i always gets draw i."""
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    ds = ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE).cache()
+    if training:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True) if training \
+        else tf.data.Dataset.range(1 << 62)
+    return ds, draws
+
+
+def _blind_key(seed: int, draw: tf.Tensor) -> tf.Tensor:
+    """The blind model's stateless key for one batch (offset from the seed the shuffle and affine use)."""
+    return tf.stack([tf.cast(seed, tf.int64) + 7919, draw])
+
+
 def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
                            training: bool, seed: int = 0, augment: Augmentation | None = None,
                            drop_remainder: bool = False, lr_scale: int = 0,
@@ -90,13 +109,7 @@ def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: i
     to S the way the export's ResizeTo does; training batches draw fresh
     degradations every epoch, evaluation batches the same ones every time.
     """
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
-    ds = ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE).cache()
-    if training:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
-    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True) if training \
-        else tf.data.Dataset.range(1 << 62)  # evaluation: batch i always gets key (seed, i)
+    ds, draws = _float_batches(images, labels, batch_size, training, seed, drop_remainder)
     if training and augment is not None:
         ds = tf.data.Dataset.zip(ds, draws).map(
             lambda batch, r: (random_affine(batch[0], tf.stack([tf.cast(seed, tf.int64), r]), augment),
@@ -105,8 +118,7 @@ def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: i
     size = 28 // lr_scale if lr_scale else 28
     if recipe is not None:
         ds = tf.data.Dataset.zip(ds, draws).map(
-            lambda batch, r: (degrade_blind(batch[0], tf.stack([tf.cast(seed, tf.int64) + 7919, r]), recipe,
-                                            size)[0], batch[1]),
+            lambda batch, r: (degrade_blind(batch[0], _blind_key(seed, r), recipe, size)[0], batch[1]),
             num_parallel_calls=AUTOTUNE)
     elif lr_scale:
         ds = ds.map(lambda x, y: (downsample(x, lr_scale, "area"), y), num_parallel_calls=AUTOTUNE)
@@ -203,17 +215,11 @@ def blind_pairs(images: np.ndarray, batch_size: int, recipe: Recipe, lr_size: in
     keep_labels = labels is not None
     if not keep_labels:
         labels = np.zeros(len(images), np.int64)
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
-    ds = ds.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE).cache()
-    if training:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
-    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True) if training \
-        else tf.data.Dataset.range(1 << 62)
+    ds, draws = _float_batches(images, labels, batch_size, training, seed, drop_remainder)
 
     def pairs(batch, r):
         hr, y = batch
-        lr, _, target = degrade_blind(hr, tf.stack([tf.cast(seed, tf.int64) + 7919, r]), recipe, lr_size)
+        lr, _, target = degrade_blind(hr, _blind_key(seed, r), recipe, lr_size)
         return ((lr, target), y) if keep_labels else (lr, target)
 
     ds = tf.data.Dataset.zip(ds, draws).map(pairs, num_parallel_calls=AUTOTUNE)

@@ -46,8 +46,11 @@ class ScaleModels:
                    root / "hybrid" if scale == 4 else None)
 
 
-def _served_probs(version_dir: Path, lr: np.ndarray) -> np.ndarray:
-    fn = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+def _serving_fn(version_dir: Path):
+    return tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+
+
+def _served_probs(fn, lr: np.ndarray) -> np.ndarray:
     return np.concatenate([fn(image=tf.constant(lr[i:i + 500]))["probabilities"].numpy()
                            for i in range(0, len(lr), 500)])
 
@@ -93,7 +96,8 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
             served = latest_version(models.savedmodel_base)
             # (f) is (e) exported: version 2 where it exists (size routing, (e)'s weights), else the newest
             exported = models.savedmodel_base / "2" if (models.savedmodel_base / "2").is_dir() else served
-            probs = _served_probs(exported, lr)
+            served_fn = _serving_fn(served)
+            probs = _served_probs(served_fn if exported == served else _serving_fn(exported), lr)
             same = bool(np.array_equal(np.argmax(probs, 1), np.argmax(out["probabilities"], 1)))
             diff = float(np.max(np.abs(probs - out["probabilities"])))
             rows.append(sr.recognition_row(f"(f) SavedModel {exported.name}, serving_default", probs, labels,
@@ -101,10 +105,9 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
             if served != exported:
                 rows.append(sr.recognition_row(f"(h) the served SavedModel {served.name} (trained on the blind "
                                                "recipes; see saved_models/hybrid/VERSIONS.md)",
-                                               _served_probs(served, lr), labels))
+                                               _served_probs(served_fn, lr), labels))
             if speed:
-                fn = tf.saved_model.load(str(served)).signatures["serving_default"]
-                result["savedmodel_speed"] = sr.serving_speed(fn, "image", lr)
+                result["savedmodel_speed"] = sr.serving_speed(served_fn, "image", lr)
                 result["savedmodel_speed_version"] = served.name
     lowres = _load(models.lowres_cnn)
     if lowres is not None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from hdsr_tf.data.degrade import HR, blur_kernels, degrade_blind, jpeg, load_recipe
+from hdsr_tf.data.degrade import HR, blur_batch, blur_kernels, degrade_blind, jpeg, load_recipe
 from hdsr_tf.evaluation import corruptions, mnist_c
 from hdsr_tf.metrics import expected_calibration_error, image_quality
 from hdsr_tf.models.layers import ResizeTo
@@ -133,9 +133,7 @@ def _resize(x: np.ndarray, size: int, method: str) -> np.ndarray:
 def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
     n = len(x)
     kernels = blur_kernels(tf.fill([n], sigma), tf.fill([n], sigma), tf.zeros([n]), tf.fill([n], 4))
-    out = tf.nn.depthwise_conv2d(tf.transpose(tf.constant(x), [3, 1, 2, 0]),
-                                 tf.transpose(kernels, [1, 2, 0])[:, :, :, None], [1, 1, 1, 1], "SAME")
-    return tf.transpose(out, [3, 1, 2, 0]).numpy()
+    return blur_batch(tf.constant(x), kernels).numpy()
 
 
 def _jpeg(x: np.ndarray, quality: int) -> np.ndarray:
@@ -274,11 +272,12 @@ def run(readers: list[Reader], images: np.ndarray, labels: np.ndarray, seed: int
     sizes, details = (LR_SIZES, DETAIL_SIZES) if not quick else ((5, 7, 10, 28), (10,))
     rows = []
     start = time.perf_counter()
+    clean = _float(images)
     for conditions in (full_resolution_conditions(images, seed, names),
                        low_resolution_conditions(images, seed, sizes, details)):
         for c in conditions:
             lr = c.group == "low resolution" and c.size != str(HR)
-            hr = _float(images) if lr else None
+            hr = clean if lr else None
             row = {"group": c.group, "condition": c.name, "size": c.size, "note": c.note,
                    "results": {r.name: score(r, c, labels, hr) for r in readers}}
             if lr:
