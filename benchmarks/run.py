@@ -194,6 +194,8 @@ def bench_serving() -> dict:
     path = latest_version(ROOT / "saved_models" / "hybrid")
     hybrid = tf.saved_model.load(str(path)).signatures["serving_default"]
     first = tf.saved_model.load(str(ROOT / "saved_models" / "hybrid" / "1")).signatures["serving_default"]
+    before = path.parent / str(int(path.name) - 1)  # what the newest version added costs this much
+    previous = tf.saved_model.load(str(before)).signatures["serving_default"]
     rec = keras.saving.load_model(ROOT / "saved_models" / "cnn" / "recognizer.keras", compile=False)
     rec_fn = tf.function(lambda image: rec(image, training=False))
     lr = np.random.default_rng(0).random((1, 7, 7, 1)).astype("float32")
@@ -201,10 +203,14 @@ def bench_serving() -> dict:
     sizes = (1, 32, 256)
     h = serving_speed(hybrid, "image", lr, sizes, repeats=100)
     v1 = serving_speed(first, "image", lr, sizes, repeats=100)
+    prev = serving_speed(previous, "image", lr, sizes, repeats=100)
     r = serving_speed(rec_fn, "image", hr, sizes, repeats=100)
     return {"savedmodel": str(path.relative_to(ROOT)), "hybrid": h, "hybrid_version_1": v1, "recognizer_alone": r,
             "throughput_ratio_latest_over_version_1": {b: round(h[b]["images_per_s"] / v1[b]["images_per_s"], 3)
                                                        for b in h},
+            "previous": str(before.relative_to(ROOT)), "hybrid_previous": prev,
+            "throughput_ratio_latest_over_previous": {b: round(h[b]["images_per_s"] / prev[b]["images_per_s"], 3)
+                                                      for b in h},
             "throughput_ratio_hybrid_over_recognizer": {b: round(h[b]["images_per_s"] / r[b]["images_per_s"], 3)
                                                         for b in h}}
 
@@ -249,15 +255,15 @@ def bench_numbers(n: int = 1000) -> dict:
     x, y = mnist.load_arrays("test")
     images, truth = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), n, seed=0)
     predictor = Predictor(ROOT / "saved_models" / "hybrid")
-    numbers.read_numbers(images[:20], predictor.probabilities)  # warm-up (tracing)
+    numbers.read_numbers(images[:20], predictor.read)  # warm-up (tracing)
     t = time.perf_counter()
     prepared = [numbers.prepare(image) for image in images]
     segment_s = time.perf_counter() - t
     t = time.perf_counter()
-    reads = numbers.read_numbers(images, predictor.probabilities)
+    reads = numbers.read_numbers(images, predictor.read)
     total_s = time.perf_counter() - t
     t = time.perf_counter()
-    baseline = ev.baseline_reads(images, truth, predictor.probabilities)
+    baseline = ev.baseline_reads(images, truth, predictor.read)
     baseline_s = time.perf_counter() - t
     crops = sum(len(c) for _, c in prepared)
     return {"numbers": n, "digits_per_number": 5, "savedmodel": str(predictor.path.relative_to(ROOT)),

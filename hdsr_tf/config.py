@@ -61,6 +61,25 @@ class CNNConfig(RunSettings):
 
 
 @dataclass
+class DetectorConfig(RunSettings):
+    dataset: str = _help("mnist, dida or combined: the digits", default="mnist")
+    dida_dir: str = _help("DIDA-style folder <root>/<0-9>/<images> (for dida/combined)", default="")
+    non_digits: float = _help("synthetic non-digits drawn per training digit (hdsr_tf/data/non_digits.py)",
+                              default=1.0)
+    recipes: str = _help("comma-separated degradation recipes; each batch (digits and non-digits alike) draws "
+                         "one, so degradation tells nothing about the answer", default="recognizer,blind")
+    digit_weight: float = _help("loss weight of a digit against a non-digit's 1 (a digit wrongly refused "
+                                "costs more than a blot read as a digit)", default=2.0)
+    learning_rate: float = _help("peak learning rate (Adam, cosine)", default=3e-3)
+    batch_size: int = _help("global batch size", default=128)
+    epochs: int = _help("epochs", default=8)
+    max_false_refusals: float = _help("the threshold is the lowest no-digit probability that refuses at most "
+                                      "this fraction of validation digits (issue 17 allows 0.2% of test digits)",
+                                      default=0.002)
+    out_dir: str = _help("run directory", default="runs/detector")
+
+
+@dataclass
 class GANConfig(RunSettings):
     stage: str = _help("psnr, gan or both (psnr first, then gan from its weights)", default="both")
     scale: int = _help("super-resolution factor: 2 or 4", default=4)

@@ -36,6 +36,12 @@ other items are answered. Damage only the decoder can see (a truncated JPEG
 body) still fails the whole request with TensorFlow's decode error; the Python
 clients then retry item by item and name the bad one.
 
+"No digit" (versions exported with a detector, since version 4): every signature adds
+``no_digit`` [B] float32, the detector's probability that the image holds no digit
+(blank, noise, a line, a smudge, a letter, a fragment), and ``digit`` is -1 where it
+is above the threshold fitted on validation data. ``probabilities`` and ``confidence``
+stay the readers' own, so a version-1 client keeps working and can ignore both.
+
 The write is atomic: everything goes to a hidden temporary folder beside the
 target, which is renamed to ``<version>`` only when complete.
 """
@@ -101,30 +107,43 @@ class SizeRouter:
     """
 
     def __init__(self, model: keras.Model, lr_size: int, max_pixels: int | None = None,
-                 full_resolution: keras.Model | None = None):
+                 full_resolution: keras.Model | None = None, detector: keras.Model | None = None,
+                 threshold: float = 0.5):
         self.model, self.lr_size, self.max_pixels = model, lr_size, max_pixels
         self.recognizer = full_resolution or model.get_layer("recognizer")
+        self.detector, self.threshold = detector, float(threshold)
         self.sanitize, self.to_hr = SanitizeImage(), ResizeTo(HR_SIZE)
 
-    @staticmethod
-    def _unless_empty(fn, x: tf.Tensor) -> dict:
+    def _outputs(self, probs: tf.Tensor, sr: tf.Tensor, x28: tf.Tensor) -> dict:
+        """The served outputs; with a detector also ``no_digit``, and ``digit`` -1 where it is over the threshold."""
+        digit = tf.argmax(probs, axis=-1, output_type=tf.int64)
+        out = {"probabilities": probs, "digit": digit, "confidence": tf.reduce_max(probs, axis=-1), "sr_image": sr}
+        if self.detector is not None:
+            no_digit = tf.reshape(self.detector(x28, training=False), [-1])
+            out["no_digit"] = no_digit
+            out["digit"] = tf.where(no_digit > self.threshold, tf.constant(-1, tf.int64), digit)
+        return out
+
+    def _unless_empty(self, fn, x: tf.Tensor) -> dict:
         """``fn(x)``, or empty outputs for an empty batch (oneDNN's batch norm fails on zero images)."""
         def empty():
-            return {"probabilities": tf.zeros([0, 10]), "digit": tf.zeros([0], tf.int64),
-                    "confidence": tf.zeros([0]), "sr_image": tf.zeros([0, HR_SIZE, HR_SIZE, 1])}
+            out = {"probabilities": tf.zeros([0, 10]), "digit": tf.zeros([0], tf.int64),
+                   "confidence": tf.zeros([0]), "sr_image": tf.zeros([0, HR_SIZE, HR_SIZE, 1])}
+            return {**out, "no_digit": tf.zeros([0])} if self.detector is not None else out
 
         return tf.cond(tf.shape(x)[0] > 0, lambda: fn(x), empty)
 
     def direct(self, x28: tf.Tensor) -> dict:
-        def read(x):
-            probs = self.recognizer(x, training=False)
-            return {"probabilities": probs, "digit": tf.argmax(probs, axis=-1, output_type=tf.int64),
-                    "confidence": tf.reduce_max(probs, axis=-1), "sr_image": x}
-
-        return self._unless_empty(read, x28)
+        return self._unless_empty(lambda x: self._outputs(self.recognizer(x, training=False), x, x), x28)
 
     def hybrid(self, x: tf.Tensor) -> dict:
-        return self._unless_empty(lambda batch: dict(self.model(batch, training=False)), x)
+        def read(batch):
+            out = self.model(batch, training=False)
+            if self.detector is None:
+                return dict(out)
+            return self._outputs(out["probabilities"], out["sr_image"], self.to_hr(self.sanitize(batch)))
+
+        return self._unless_empty(read, x)
 
     def batch(self, image: tf.Tensor) -> dict:
         """One batch of one size: all of it direct when full-resolution, else the hybrid.
@@ -155,8 +174,8 @@ class SizeRouter:
             mask = tf.reshape(ok, [-1] + [1] * (len(value.shape) - 1))
             return tf.where(mask, value, tf.cast(fill, value.dtype))
 
-        return {"probabilities": keep(out["probabilities"], 0), "digit": keep(out["digit"], -1),
-                "confidence": keep(out["confidence"], 0), "sr_image": keep(out["sr_image"], 0), "error": errors}
+        fills = {"probabilities": 0, "digit": -1, "confidence": 0, "sr_image": 0, "no_digit": 0}
+        return {**{k: keep(v, fills[k]) for k, v in out.items()}, "error": errors}
 
     def _decoded_items(self, image_bytes: tf.Tensor, invert: tf.Tensor, normalize: tf.Tensor) -> dict:
         def decode(args):
@@ -191,7 +210,8 @@ def latest_version(base: Path) -> Path:
 
 def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None = None,
                   input_size: int | None = None, route_full_resolution: bool = True,
-                  max_pixels: int | None = MAX_PIXELS, full_resolution: keras.Model | None = None) -> Path:
+                  max_pixels: int | None = MAX_PIXELS, full_resolution: keras.Model | None = None,
+                  detector: keras.Model | None = None, no_digit_threshold: float = 0.5) -> Path:
     """Writes ``model`` to ``base_dir/<version>`` atomically; returns that path.
 
     ``input_size`` is the side the bytes signature resizes decoded images to;
@@ -201,7 +221,8 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     ``max_pixels`` (with routing) checks every encoded item's header first and
     answers problems with a per-item ``error`` output; None exports version 2's
     behaviour. ``full_resolution`` is the recognizer routed inputs go to (default: the
-    model's own ``recognizer`` layer).
+    model's own ``recognizer`` layer). ``detector`` (with routing) adds the ``no_digit`` output and
+    answers digit -1 above ``no_digit_threshold``.
     """
     base = Path(base_dir)
     base.mkdir(parents=True, exist_ok=True)
@@ -212,7 +233,10 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     size = input_size or int(model.get_layer("to_lr_size").size)
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"the pixel limit must be positive, not {max_pixels}")
-    router = SizeRouter(model, size, max_pixels, full_resolution) if route_full_resolution else None
+    if detector is not None and not route_full_resolution:
+        raise ValueError("a no-digit detector needs size routing")
+    router = SizeRouter(model, size, max_pixels, full_resolution, detector, no_digit_threshold) \
+        if route_full_resolution else None
 
     def serve(image):
         return router.batch(image) if router else model(image, training=False)
@@ -228,8 +252,9 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    if full_resolution is not None:
-        archive.track(full_resolution)
+    for extra in (full_resolution, detector):
+        if extra is not None:
+            archive.track(extra)
     archive.add_endpoint("serving_default", serve,
                          [tf.TensorSpec([None, None, None, 1], tf.float32, name="image")])
     archive.add_endpoint("predict_image_bytes", serve_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")])

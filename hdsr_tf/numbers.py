@@ -186,39 +186,79 @@ def _cut(b: _Blob, pixels: np.ndarray, cuts: list[int]) -> list[_Blob]:
     return parts
 
 
-def _alternatives(b: _Blob, pixels: np.ndarray, digit_height: float) -> list[list[_Blob]]:
-    """Ways to read one blob: as it is, and cut into the number of digits its width may hold.
+@dataclass
+class Lattice:
+    """The ways to read one blob: cut columns ``0 .. nodes-1`` (left edge to right edge) and the
+    segments between two of them that may be one digit, as (from node, to node, part). A reading is a
+    path of segments from the left edge to the right; segment (0, nodes - 1) is the blob read whole."""
 
-    Narrower than 0.7 x its height: one digit. Wider than 1.8 x: always cut. Between (a round 0,
-    a 2 with a long tail, or two digits touching) both readings are kept for :func:`assemble` to
-    decide. Cuts go to the columns with the least ink near where they are expected, and
-    a cut is kept only if every part is digit-tall (a 2's tail alone is not a digit).
-    """
+    nodes: int
+    segments: list
+
+    def whole(self):
+        return next((part for i, j, part in self.segments if (i, j) == (0, self.nodes - 1)), None)
+
+
+def _cut_columns(profile: np.ndarray, height: float, ratio: float) -> list[int]:
+    """Where a blob may be cut: the valleys of its ink profile (local minima, at least 2 px apart, away
+    from the ends), and the least-inked column near each place an even split into round(ratio / 0.7)
+    digits would cut. At most 14, the least inked."""
+    width = len(profile)
+    margin = max(2, int(round(0.12 * height)))
+    smooth = np.convolve(profile, np.ones(3, np.float32) / 3, mode="same")
+    valleys = [c for c in range(margin, width - margin) if smooth[c] <= smooth[c - 1] and smooth[c] <= smooth[c + 1]]
+    parts = max(2, int(round(ratio / 0.7)))
+    step = width / parts
+    for i in range(1, parts):
+        lo, hi = max(margin, int(round((i - 0.3) * step))), min(width - margin, int(round((i + 0.3) * step)))
+        if hi > lo:
+            valleys.append(lo + int(np.argmin(profile[lo:hi])))
+    chosen = []
+    for c in sorted(set(valleys), key=lambda c: (profile[c], c)):
+        if all(abs(c - k) >= 2 for k in chosen):
+            chosen.append(c)
+    return sorted(chosen[:14])
+
+
+def _lattice(b: _Blob, pixels: np.ndarray, digit_height: float) -> Lattice:
+    """Ways to read one blob (:class:`Lattice`). Narrower than 0.7 x its height: one digit. Otherwise
+    (a round 0, a 2 with a long tail, or digits touching: one blob may hold the whole number) every
+    segment between two cut columns that could be one digit: 0.1 to 1.4 digit heights wide and
+    digit-tall (a 2's tail alone is not a digit). The blob read whole stays a segment unless it is
+    wider than 1.8 x its height; :func:`assemble` picks the most plausible path."""
     ratio = b.width / max(1, b.height)
     if ratio < 0.7:
-        return [[b]]
+        return Lattice(2, [(0, 1, b)])
     region = np.isin(pixels[b.y0:b.y1, b.x0:b.x1], list(b.labels))
-    profile = region.sum(axis=0).astype(np.float32)
-    options = [] if ratio > 1.8 else [[b]]
-    for parts in sorted({max(2, int(round(ratio / 0.7))), 2} | ({3} if ratio > 1.5 else set())):
-        step = b.width / parts
-        candidates = []
-        for i in range(1, parts):
-            lo, hi = max(1, int(round((i - 0.3) * step))), min(b.width - 1, int(round((i + 0.3) * step)))
-            window = profile[lo:hi + 1]
-            order = lo + np.argsort(window, kind="stable")[:3] if window.size else np.array([int(i * step)])
-            candidates.append([int(c) for c in order])
-        cuts = [[c] for c in candidates[0]] if parts == 2 else [sorted(c[0] for c in candidates)]
-        for cut in cuts:  # a single cut: its best three columns
-            pieces = _cut(b, pixels, cut)
-            if len(pieces) == parts and all(p.height >= 0.6 * digit_height for p in pieces):
-                options.append(pieces)
-    return options or [[b]]
+    nodes = [0, *_cut_columns(region.sum(axis=0).astype(np.float32), digit_height, ratio), b.width]
+    segments = [] if ratio > 1.8 else [(0, len(nodes) - 1, b)]
+    for i in range(len(nodes) - 1):
+        for j in range(i + 1, len(nodes)):
+            width = nodes[j] - nodes[i]
+            if width > 1.4 * digit_height:
+                break
+            if (i, j) == (0, len(nodes) - 1) or width < 0.1 * digit_height:
+                continue
+            parts = _cut(b, pixels, [c for c in (nodes[i], nodes[j]) if 0 < c < b.width])
+            part = next((p for p in parts if p.cut == (b.x0 + nodes[i], b.x0 + nodes[j])), None)
+            if part is not None and part.height >= 0.6 * digit_height:
+                segments.append((i, j, part))
+    if not _reaches_end(len(nodes), segments):
+        segments.append((0, len(nodes) - 1, b))  # no way to cut it: read it whole
+    return Lattice(len(nodes), segments)
 
 
-def segment(ink: np.ndarray) -> list[list[list[tuple[list[int], np.ndarray]]]]:
-    """Light-on-dark ink [H,W] -> the line's digit slots left to right; each slot holds the ways to read
-    it (one or more digits), each digit as ([x, y, w, h], its own ink cut out [h,w])."""
+def _reaches_end(nodes: int, segments: list) -> bool:
+    reached = {0}
+    for i, j, _ in sorted(segments, key=lambda s: s[0]):
+        if i in reached:
+            reached.add(j)
+    return nodes - 1 in reached
+
+
+def segment(ink: np.ndarray) -> list[Lattice]:
+    """Light-on-dark ink [H,W] -> the line's blobs left to right, each a :class:`Lattice` of the ways to
+    read it, each segment's part as ([x, y, w, h], its own ink cut out [h,w])."""
     mask = binarize(ink)
     _, blobs, areas = _components(mask)
     blobs = _drop_specks(blobs, areas)
@@ -244,8 +284,8 @@ def segment(ink: np.ndarray) -> list[list[list[tuple[list[int], np.ndarray]]]]:
         own = cv2.dilate(mine.astype(np.uint8), ring).astype(bool) & ((window == 0) | mine)
         return [b.x0, b.y0, b.width, b.height], np.where(own, ink[y0:y1, x0:x1], 0.0)
 
-    return [[[piece(p) for p in option] for option in _alternatives(b, labels, height)]
-            for b in sorted(blobs, key=lambda b: b.x0)]
+    lattices = [_lattice(b, labels, height) for b in sorted(blobs, key=lambda b: b.x0)]
+    return [Lattice(t.nodes, [(i, j, piece(p)) for i, j, p in t.segments]) for t in lattices]
 
 
 # ------------------------------------------------------------------ crops
@@ -276,22 +316,54 @@ def mnist_frame(crop: np.ndarray, size: int = SIZE) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ reading
-Reader = Callable[[np.ndarray], np.ndarray]  # float32 [B,28,28,1] in [0,1] -> probabilities [B,10]
+# float32 [B,28,28,1] in [0,1] -> probabilities [B,10], or the served outputs as a dict of arrays:
+# ``probabilities``, and from exports with a detector ``digit`` (-1: no digit) and ``no_digit``
+Reader = Callable[[np.ndarray], "np.ndarray | dict"]
 
 
-def prepare(image: np.ndarray) -> tuple[list, np.ndarray]:
-    """An image -> (its slots, every candidate crop float32 [N,28,28,1]).
+@dataclass
+class CropReads:
+    """What a reader said about each crop: probabilities [N,10], the no-digit probability [N] (0 without a
+    detector) and whether the model answered "no digit" [N]."""
 
-    Slots index into the crops: ``slots[i][j]`` is the j-th way to read slot i, a list of
-    (box, crop index) pairs.
-    """
+    probs: np.ndarray
+    no_digit: np.ndarray
+    refused: np.ndarray
+
+    @classmethod
+    def of(cls, out) -> "CropReads":
+        if not isinstance(out, dict):
+            out = {"probabilities": out}
+        probs = np.asarray(out["probabilities"], np.float32).reshape(-1, 10)
+        n = len(probs)
+        no_digit = np.asarray(out.get("no_digit", np.zeros(n)), np.float32)
+        return cls(probs, no_digit, np.asarray(out.get("digit", np.zeros(n))) == -1)
+
+    @classmethod
+    def join(cls, parts: list["CropReads"]) -> "CropReads":
+        if not parts:
+            return cls(np.zeros((0, 10), np.float32), np.zeros(0, np.float32), np.zeros(0, bool))
+        return cls(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("probs", "no_digit", "refused")))
+
+    def part(self, start: int, stop: int) -> "CropReads":
+        return CropReads(self.probs[start:stop], self.no_digit[start:stop], self.refused[start:stop])
+
+
+def read_crops(reader: Reader, crops: np.ndarray, batch_size: int = 1024) -> CropReads:
+    """Every crop through ``reader``, ``batch_size`` at a time."""
+    return CropReads.join([CropReads.of(reader(crops[j:j + batch_size])) for j in range(0, len(crops), batch_size)])
+
+
+def prepare(image: np.ndarray) -> tuple[list[Lattice], np.ndarray]:
+    """An image -> (its blobs' lattices, every candidate crop float32 [N,28,28,1]); each lattice segment's
+    part is (box, index of its crop)."""
     crops, slots = [], []
-    for options in segment(to_ink(image)):
-        slot = []
-        for option in options:
-            slot.append([(box, len(crops) + k) for k, (box, _) in enumerate(option)])
-            crops += [mnist_frame(c) for _, c in option]
-        slots.append(slot)
+    for lattice in segment(to_ink(image)):
+        segments = []
+        for i, j, (box, ink) in lattice.segments:
+            segments.append((i, j, (box, len(crops))))
+            crops.append(mnist_frame(ink))
+        slots.append(Lattice(lattice.nodes, segments))
     return slots, (np.stack(crops)[..., None] if crops else np.zeros((0, SIZE, SIZE, 1), np.float32))
 
 
@@ -302,26 +374,37 @@ ASPECT = {0: (-0.096, 0.184), 1: (-0.884, 0.444), 2: (-0.065, 0.203), 3: (-0.216
 PER_DIGIT = -4.0  # log-prior of one more digit in a reading (chosen on validation digits, benchmarks/NOTES.md)
 
 
-def _reading_score(option: list, probs: np.ndarray) -> float:
-    """How plausible a reading of a blob is: for each digit, the reader's log-confidence plus how usual
-    its box's shape is for the digit it is read as. A softmax reads half of a 2 as a confident digit
-    too; half a 2 is rarely shaped like the digit it is read as."""
-    score = 0.0
-    for (x, y, w, h), i in option:
-        digit = int(np.argmax(probs[i]))
-        mean, sd = ASPECT[digit]
-        z = (np.log(max(w, 1) / max(h, 1)) - mean) / sd
-        score += float(np.log(max(float(probs[i][digit]), 1e-6))) - 0.5 * z * z - float(np.log(sd)) + PER_DIGIT
-    return score
+def _digit_score(box: list[int], i: int, reads: CropReads) -> float:
+    """How plausible it is that crop ``i`` is one digit: the reader's log-confidence, how usual its box's
+    shape is for the digit it is read as, the log-chance that it is a digit at all (the detector's, when
+    the model has one), and a prior against one more digit. A softmax reads half of a 2 as a confident
+    digit too; half a 2 is rarely shaped like the digit it is read as, and a detector calls it a fragment."""
+    digit = int(np.argmax(reads.probs[i]))
+    mean, sd = ASPECT[digit]
+    z = (np.log(max(box[2], 1) / max(box[3], 1)) - mean) / sd
+    return float(np.log(max(float(reads.probs[i][digit]), 1e-6))) - 0.5 * z * z - float(np.log(sd)) + PER_DIGIT \
+        + float(np.log(max(1.0 - float(reads.no_digit[i]), 1e-6)))
 
 
-def assemble(slots: list, probs: np.ndarray) -> NumberRead:
-    """Picks, for each slot, its most plausible reading (:func:`_reading_score`)."""
-    digits = []
-    for slot in slots:
-        best = max(slot, key=lambda option: _reading_score(option, probs))
-        digits += [DigitRead(int(np.argmax(probs[i])), float(np.max(probs[i])), [int(v) for v in box])
-                   for box, i in best]
+def best_path(lattice: Lattice, reads: CropReads) -> list[tuple[list[int], int]]:
+    """The most plausible reading of a blob: the path through its lattice with the highest sum of
+    :func:`_digit_score` (dynamic programming, left to right); its (box, crop index) parts."""
+    best = {0: (0.0, [])}
+    for i, j, (box, k) in sorted(lattice.segments, key=lambda s: (s[0], s[1])):
+        if i in best:
+            score = best[i][0] + _digit_score(box, k, reads)
+            if j not in best or score > best[j][0]:
+                best[j] = (score, best[i][1] + [(box, k)])
+    return best[lattice.nodes - 1][1]
+
+
+def assemble(slots: list[Lattice], reads) -> NumberRead:
+    """Reads each blob along its most plausible path (:func:`best_path`); crops the model answered
+    "no digit" (a speck, a stroke, a letter) are left out rather than guessed. ``reads``: a
+    :class:`CropReads` or a reader's raw answer for the crops."""
+    reads = reads if isinstance(reads, CropReads) else CropReads.of(reads)
+    digits = [DigitRead(int(np.argmax(reads.probs[k])), float(np.max(reads.probs[k])), [int(v) for v in box])
+              for lattice in slots for box, k in best_path(lattice, reads) if not reads.refused[k]]
     confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
     return NumberRead("".join(str(d.digit) for d in digits), confidence, digits)
 
@@ -330,12 +413,10 @@ def read_numbers(images: list[np.ndarray], reader: Reader, batch_size: int = 102
     """Reads many images: every candidate crop of every image goes through ``reader`` in batches of
     ``batch_size`` (one batch for a few hundred digits)."""
     prepared = [prepare(image) for image in images]
-    stacked = np.concatenate([crops for _, crops in prepared])
-    probs = np.concatenate([reader(stacked[j:j + batch_size]) for j in range(0, len(stacked), batch_size)]
-                           or [np.zeros((0, 10), np.float32)])
+    crop_reads = read_crops(reader, np.concatenate([crops for _, crops in prepared]), batch_size)
     reads, start = [], 0
     for slots, crops in prepared:
-        reads.append(assemble(slots, probs[start:start + len(crops)]))
+        reads.append(assemble(slots, crop_reads.part(start, start + len(crops))))
         start += len(crops)
     return reads
 

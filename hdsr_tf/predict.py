@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from hdsr_tf.cli import answer
 from hdsr_tf.export import latest_version
 from hdsr_tf.io import read_input_file
 
@@ -50,9 +51,11 @@ class Predictor:
         self.fn = loaded.signatures["predict_image_bytes_options"]
         self.tensors_fn = loaded.signatures["serving_default"]
 
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """float32 [B,H,W,1] in [0,1], white on black -> probabilities [B,10] (``serving_default``)."""
-        return self.tensors_fn(image=tf.constant(images, tf.float32))["probabilities"].numpy()
+    def read(self, images: np.ndarray) -> dict:
+        """float32 [B,H,W,1] in [0,1], white on black -> ``serving_default``'s outputs as arrays (no sr_image):
+        probabilities [B,10], digit [B] (-1: no digit), confidence [B], and no_digit [B] from exports >= 4."""
+        out = self.tensors_fn(image=tf.constant(images, tf.float32))
+        return {k: v.numpy() for k, v in out.items() if k != "sr_image"}
 
     def _run(self, items: list[bytes], invert: int, normalize: int) -> dict:
         n = len(items)
@@ -75,8 +78,11 @@ class Predictor:
             message = out["error"][j].numpy().decode(errors="replace")
             if message:
                 raise ValueError(message)
-        return {"digit": int(out["digit"][j]), "confidence": float(out["confidence"][j]),
-                "sr_image": out["sr_image"][j].numpy()}
+        result = {"digit": int(out["digit"][j]), "confidence": float(out["confidence"][j]),
+                  "sr_image": out["sr_image"][j].numpy()}
+        if "no_digit" in out:
+            result["no_digit"] = float(out["no_digit"][j])
+        return result
 
     def predict_files(self, paths, invert: int = -1, normalize: int = -1, sr_dir=None,
                       batch_size: int = 256) -> list[dict]:
@@ -109,18 +115,24 @@ class Predictor:
                         answers[k] = self.predict_bytes(items[k], invert, normalize)
                     except ValueError as e:
                         records[k]["error"] = str(e)
-            for k, answer in answers.items():
-                records[k].update(digit=answer["digit"], confidence=answer["confidence"])
+            for k, read in answers.items():
+                records[k].update(digit=read["digit"], confidence=read["confidence"])
+                if "no_digit" in read:
+                    records[k]["no_digit"] = read["no_digit"]
                 if sr_dir:
-                    write_sr_image(answer["sr_image"], sr_dir, records[k]["path"])
+                    write_sr_image(read["sr_image"], sr_dir, records[k]["path"])
             yield records
 
     @staticmethod
-    def print_results(results: list[dict], fmt: str = "text") -> None:
+    def print_results(results: list[dict], fmt: str = "text", min_confidence: float = 0.0) -> None:
+        """Text: path, answer (digit, "-" or "unsure"), confidence. JSON and CSV also hold ``answer``."""
+        for r in results:
+            r["answer"] = None if r["error"] else answer(r["digit"], r["confidence"], min_confidence)
         if fmt == "json":
             print(json.dumps(results, indent=2))
         elif fmt == "csv":
-            writer = csv.DictWriter(sys.stdout, ["path", "digit", "confidence", "error"])
+            writer = csv.DictWriter(sys.stdout, ["path", "answer", "digit", "confidence", "no_digit", "error"],
+                                    extrasaction="ignore")
             writer.writeheader()
             writer.writerows(results)
         else:
@@ -128,4 +140,4 @@ class Predictor:
                 if r["error"]:
                     print(f"{r['path']}\terror: {r['error']}")
                 else:
-                    print(f"{r['path']}\t{r['digit']}\t{r['confidence']:.4f}")
+                    print(f"{r['path']}\t{r['answer']}\t{r['confidence']:.4f}")

@@ -12,6 +12,8 @@ import json
 import urllib.error
 import urllib.request
 
+import numpy as np
+
 
 class ServingError(RuntimeError):
     """The server could not be reached or answered with an error; ``status`` is the HTTP code and
@@ -62,7 +64,8 @@ def parse_response(body: dict | str | bytes) -> list[dict]:
         try:
             out.append({"digit": int(p["digit"]), "confidence": float(p["confidence"]),
                         "probabilities": [float(v) for v in p["probabilities"]],
-                        "error": str(p.get("error") or "") or None})  # per-item refusals (exports >= 3)
+                        "error": str(p.get("error") or "") or None,  # per-item refusals (exports >= 3)
+                        **({"no_digit": float(p["no_digit"])} if "no_digit" in p else {})})  # exports >= 4
         except (KeyError, TypeError, ValueError) as e:
             raise ServingError(f"unexpected prediction format ({e}): {str(p)[:200]}") from None
     return out
@@ -74,9 +77,15 @@ def tensor_request(images) -> dict:
             "instances": [{"image": [[[float(v) for v in px] for px in row] for row in image]} for image in images]}
 
 
-def probabilities(url: str, images, timeout: float = 30.0) -> list[list[float]]:
-    """Float images [B,H,W,1] -> each one's probabilities, through ``serving_default`` in one request."""
-    return [r["probabilities"] for r in _post(url, tensor_request(images), timeout)]
+def read_tensors(url: str, images, timeout: float = 30.0) -> dict:
+    """Float images [B,H,W,1] -> the served outputs as arrays (``probabilities``, ``digit``, and ``no_digit``
+    from exports with a detector), through ``serving_default`` in one request."""
+    answers = _post(url, tensor_request(images), timeout)
+    out = {"probabilities": np.asarray([r["probabilities"] for r in answers], np.float32).reshape(-1, 10),
+           "digit": np.asarray([r["digit"] for r in answers], np.int64)}
+    if answers and all("no_digit" in r for r in answers):
+        out["no_digit"] = np.asarray([r["no_digit"] for r in answers], np.float32)
+    return out
 
 
 def predict(url: str, images: list[bytes], timeout: float = 30.0, **options) -> list[dict]:

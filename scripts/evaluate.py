@@ -71,7 +71,7 @@ def main():
         from hdsr_tf.predict import Predictor
 
         conditions = [ev.Condition("separated", height, "dark_on_light") for height in ("full", "7px")]
-        number_rows = ev.evaluate(x, y, Predictor(root / "hybrid").probabilities, conditions, args.numbers)
+        number_rows = ev.evaluate(x, y, Predictor(root / "hybrid").read, conditions, args.numbers)
         for row in number_rows:
             print(f"  numbers: {row['condition']:<46} string accuracy {row['string_accuracy']:.2%}")
     robustness_rows = []

@@ -40,12 +40,12 @@ def main():
     start = time.time()
     rows = []
     for condition in conditions:
-        row = ev.evaluate(images, labels, predictor.probabilities, [condition], args.n, args.seed)[0]
+        row = ev.evaluate(images, labels, predictor.read, [condition], args.n, args.seed)[0]
         print(f"{row['condition']:<55} string {row['string_accuracy']:.2%}  digit {row['digit_accuracy']:.2%}"
               f"  (equal cells: {row['baseline_string_accuracy']:.2%})", flush=True)
         rows.append(row)
         example, _ = ev.make_set(images, labels, condition, 1, args.seed)
-        read = numbers.read_numbers(example, predictor.probabilities)[0]
+        read = numbers.read_numbers(example, predictor.read)[0]
         name = condition.name.replace(", ", "_").replace(" ", "-")
         numbers.draw_boxes(example[0], read, out / "examples" / f"{name}.png")
     out.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,11 @@ def main():
     parser.add_argument("--direct", help="a classifier .keras that reads small inputs itself (with --generator)")
     parser.add_argument("--full-resolution", help="recognizer .keras for inputs of 28 px or more (default: the "
                                                   "hybrid's own recognizer)")
+    parser.add_argument("--detector", help="a no-digit detector .keras (scripts/train_detector.py): adds the no_digit "
+                                           "output, and digit -1 above --no-digit-threshold")
+    parser.add_argument("--no-digit-threshold", type=float, default=0.5,
+                        help="no_digit probability above which the digit is -1 (the detector run's FINISHED file "
+                             "holds the one fitted on validation digits)")
     parser.add_argument("--max-pixels", type=int, default=25_000_000,
                         help="the bytes signatures refuse larger images from their header (0: no header checks, "
                              "as versions 1 and 2)")
@@ -50,10 +55,14 @@ def main():
     else:
         model = load_model(args.hybrid)
     full = load_model(args.full_resolution) if args.full_resolution else None
+    detector = load_model(args.detector) if args.detector else None
+    if not 0 < args.no_digit_threshold < 1:
+        cli.fail(f"--no-digit-threshold must be between 0 and 1, not {args.no_digit_threshold}")
     if args.max_pixels < 0:
         cli.fail(f"--max-pixels must be positive (or 0 for no header checks), not {args.max_pixels}")
     path = export_hybrid(model, args.base_dir, args.version, input_size=size, max_pixels=args.max_pixels or None,
-                         full_resolution=full, route_full_resolution=not args.no_size_routing)
+                         full_resolution=full, route_full_resolution=not args.no_size_routing,
+                         detector=detector, no_digit_threshold=args.no_digit_threshold)
     print(f"exported: {path}\ncheck it: saved_model_cli show --dir {path} --all")
 
 

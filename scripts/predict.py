@@ -3,7 +3,9 @@
 
 PATH may be files or folders (searched recursively for PNG, JPEG, BMP, GIF and
 WEBP files; a file named explicitly is read whatever its name). One line per
-image: path, digit, confidence. A file that cannot be read gets an error line
+image: path, digit, confidence; the digit is "-" when the model says the image
+holds no digit (blank, noise, a line, a letter: exports since version 4) and
+"unsure" when its confidence is under --min-confidence. A file that cannot be read gets an error line
 of its own; the others are still predicted, and the exit status is 1 if any
 file failed.
 
@@ -61,6 +63,8 @@ def main():
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format")
     parser.add_argument("--sr-dir", help="also write each super-resolved 28x28 digit here as PNG, under the "
                         "input's own path (<sr-dir>/<path>.sr.png)")
+    parser.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
+                        help="print 'unsure' instead of a digit read with confidence under P")
     parser.add_argument("--number", action="store_true", help="read each image as a number of one or more digits")
     parser.add_argument("--boxes-dir", help="with --number: also write each image with its digit boxes drawn here")
     args = parser.parse_args()
@@ -68,12 +72,14 @@ def main():
     from hdsr_tf.numbers import print_number_results, read_number_files
     from hdsr_tf.predict import Predictor
 
+    if not 0 <= args.min_confidence <= 1:
+        cli.fail(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
     if args.boxes_dir and not args.number:
         cli.fail("--boxes-dir goes with --number")
     predictor = Predictor(args.model)
     files, problems = collect(args.paths)
     if args.number:
-        results = read_number_files(predictor.probabilities, files, args.boxes_dir)
+        results = read_number_files(predictor.read, files, args.boxes_dir)
         results += [{"number": None, "confidence": None, "digits": None, **p} for p in problems]
         if not results:
             cli.fail("no image files found in the given paths")
@@ -89,7 +95,7 @@ def main():
     except KeyboardInterrupt:  # keep and print what finished
         interrupted = True
     results += [{"digit": None, "confidence": None, **p} for p in problems]
-    Predictor.print_results(results, args.format)
+    Predictor.print_results(results, args.format, args.min_confidence)
     if interrupted:
         print(f"interrupted: {len(files) - len(results) + len(problems)} of {len(files)} files were not read",
               file=sys.stderr)

@@ -24,7 +24,7 @@ def main():
         model_status,
         model_url,
         predict_in_batches,
-        probabilities,
+        read_tensors,
     )
 
     parser = cli.parser(__doc__)
@@ -38,6 +38,8 @@ def main():
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the server")
     parser.add_argument("--number", action="store_true", help="read each image as a number of one or more digits")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format (--number)")
+    parser.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
+                        help="print 'unsure' instead of a digit read with confidence under P")
     parser.add_argument("--batch-size", type=int, default=64, help="images per request")
     parser.add_argument("--status", action="store_true", help="print the model's status and signatures, then exit")
     args = parser.parse_args()
@@ -49,16 +51,16 @@ def main():
         return 0
     if not args.images:
         cli.fail("give one or more image files (or --status)")
+    if not 0 <= args.min_confidence <= 1:
+        cli.fail(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
     if args.batch_size < 1:
         cli.fail(f"--batch-size must be positive, not {args.batch_size}")
     url = model_url(args.url, args.model, args.version)
     if args.number:
-        import numpy as np
-
         from hdsr_tf.numbers import print_number_results, read_number_files
 
         def remote(crops):  # the digit crops, read by the server in one request
-            return np.asarray(probabilities(url, crops, args.timeout), np.float32).reshape(len(crops), 10)
+            return read_tensors(url, crops, args.timeout)
 
         try:
             results = read_number_files(remote, args.images)
@@ -85,7 +87,8 @@ def main():
             print(f"{args.images[i]}\terror: {r['error']}")
             failed += 1
         else:
-            print(f"{args.images[i]}\t{r['digit']}\t{r['confidence']:.4f}")
+            print(f"{args.images[i]}\t{cli.answer(r['digit'], r['confidence'], args.min_confidence)}\t"
+                  f"{r['confidence']:.4f}")
     return 1 if failed else 0
 
 

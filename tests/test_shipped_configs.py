@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hdsr_tf.config import CNNConfig, GANConfig, HybridConfig
+from hdsr_tf.config import CNNConfig, DetectorConfig, GANConfig, HybridConfig
 from hdsr_tf.models import load_model
+from hdsr_tf.models.cnn import build_detector
 from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.training import classifier, super_resolution
 
@@ -32,6 +33,7 @@ MADE_BY = {
     "rival_blind/recognizer.keras": ("cnn", "rival_blind/config.json"),
     "esrgan_x4_blind/generator_psnr.keras": ("gan", "esrgan_x4_blind/config.json"),
     "hybrid_x4_blind/hybrid.keras": ("hybrid", "hybrid_x4_blind/config.json"),
+    "detector/detector.keras": ("detector", "detector/config.json"),
 }
 # where a hybrid config's --generator comes from: a shipped file, or the run of one of these configs
 GENERATOR_RUNS = {"saved_models/esrgan_x4/generator_gan.keras": "esrgan_x4/config_4_ssim2_ft_gan.json",
@@ -55,6 +57,9 @@ def _built(job, config_file):
         return classifier.build_model(_config(CNNConfig, config_file))
     if job == "gan":
         return super_resolution.build_model(_config(GANConfig, config_file))
+    if job == "detector":
+        _config(DetectorConfig, config_file)  # the config reads as the job's settings
+        return build_detector()
     config = _config(HybridConfig, config_file)
     generator = super_resolution.build_model(_config(GANConfig, GENERATOR_RUNS[config.generator]))
     recognizer = classifier.build_model(_config(CNNConfig, RECOGNIZER_RUNS[config.recognizer]))

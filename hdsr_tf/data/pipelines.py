@@ -125,6 +125,29 @@ def classification_dataset(images: np.ndarray, labels: np.ndarray, batch_size: i
     return ds.prefetch(AUTOTUNE).with_options(_options())
 
 
+def detection_dataset(images: np.ndarray, no_digit: np.ndarray, batch_size: int, *, training: bool,
+                      recipes: list[Recipe], seed: int = 0, digit_weight: float = 1.0) -> tf.data.Dataset:
+    """Batches of (float32 [B,28,28,1], no-digit label float32 [B,1], loss weight [B]) for the detector.
+
+    Each batch is degraded by one of ``recipes`` (training: drawn at random; evaluation: every image
+    once per recipe, in order), digits and non-digits alike.
+    """
+    streams = [classification_dataset(images, no_digit, batch_size, training=training, seed=seed + 101 * i,
+                                      recipe=recipe) for i, recipe in enumerate(recipes)]
+    if training:
+        ds = tf.data.Dataset.sample_from_datasets(streams, seed=seed, rerandomize_each_iteration=True)
+    else:
+        ds = streams[0]
+        for stream in streams[1:]:
+            ds = ds.concatenate(stream)
+
+    def weighted(x, y):
+        label = tf.cast(y, tf.float32)[:, None]
+        return x, label, tf.where(label[:, 0] > 0.5, 1.0, digit_weight)
+
+    return ds.map(weighted, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+
+
 def random_shift(images: tf.Tensor, key: tf.Tensor, max_shift: int) -> tf.Tensor:
     """Per-image random shift of a [B,H,W,1] batch by whole pixels in [-max_shift, max_shift], zero fill.
 

@@ -95,7 +95,8 @@ def equal_cells(image: np.ndarray, length: int) -> tuple[list, np.ndarray]:
     h, w = ink.shape
     edges = np.linspace(0, w, length + 1).round().astype(int)
     cells = [ink[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
-    slots = [[[([int(a), 0, int(b - a), h], k)]] for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+    slots = [numbers.Lattice(2, [(0, 1, ([int(a), 0, int(b - a), h], k))])
+             for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
     return slots, np.stack([numbers.mnist_frame(_crop_to_ink(c, 0.3)) for c in cells])[..., None]
 
 

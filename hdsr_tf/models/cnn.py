@@ -32,6 +32,23 @@ def build_recognizer(filters: tuple[int, ...] = (32, 64, 128), dropout: float = 
                      name: str = "recognizer") -> keras.Model:
     """input ``image`` float32 [B,28,28,1] in [0,1] -> output ``probabilities`` [B,10]."""
     inputs = keras.Input((28, 28, 1), name="image")
+    x = layers.Dropout(dropout, name="dropout")(_vgg_trunk(inputs, filters))
+    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_detector(filters: tuple[int, ...] = (16, 32, 64), dropout: float = 0.2,
+                   name: str = "no_digit_detector") -> keras.Model:
+    """input ``image`` float32 [B,28,28,1] in [0,1] -> output ``no_digit`` [B,1]: the probability that the
+    image holds no digit. The recognizer's design at half its widths (a quarter of its FLOPs): telling
+    a digit from a blot or a letter is an easier question than telling a 4 from a 9."""
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = layers.Dropout(dropout, name="dropout")(_vgg_trunk(inputs, filters))
+    outputs = layers.Dense(1, activation="sigmoid", name="no_digit")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _vgg_trunk(inputs, filters: tuple[int, ...]):
     x = inputs
     for stage, width in enumerate(filters, start=1):
         for part in "ab":
@@ -41,10 +58,7 @@ def build_recognizer(filters: tuple[int, ...] = (32, 64, 128), dropout: float = 
             x = layers.ReLU(name=f"relu{stage}{part}")(x)
         if stage < len(filters):
             x = layers.MaxPooling2D(name=f"pool{stage}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return layers.GlobalAveragePooling2D(name="gap")(x)
 
 
 def build_lowres_recognizer(lr_size: int = 7, widths: tuple[int, ...] = (64, 64, 128, 128),

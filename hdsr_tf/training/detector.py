@@ -1,0 +1,91 @@
+"""Training the no-digit detector: MNIST digits against synthetic non-digits, both degraded alike.
+
+``train_detector(config)`` is the job behind scripts/train_detector.py. The
+detector answers one question, "is there a digit here?", for the served model's
+readers, which can only say which digit. It is trained on the very inputs
+those readers see: full-resolution digits (the recognizer's recipe) and
+low-resolution ones enlarged to 28 px (the blind recipe), and non-digits passed
+through the same recipes, so blur or noise never tells it the answer.
+
+Its threshold is fitted on validation data: the lowest no-digit probability
+that refuses at most ``max_false_refusals`` of the validation digits.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from hdsr_tf.config import DetectorConfig
+from hdsr_tf.data import non_digits
+from hdsr_tf.data.degrade import load_recipe
+from hdsr_tf.data.pipelines import detection_dataset
+from hdsr_tf.data.splits import check_dataset, load_digits
+from hdsr_tf.models.cnn import build_detector
+from hdsr_tf.training.runner import Job, Runner
+
+MODEL_FILE = "detector.keras"
+
+
+def validate(config: DetectorConfig) -> list:
+    if config.batch_size < 1 or config.epochs < 1 or config.non_digits <= 0:
+        raise ValueError("--batch-size, --epochs and --non-digits must be positive")
+    if not 0 <= config.max_false_refusals < 1:
+        raise ValueError("--max-false-refusals must be a fraction in [0, 1)")
+    check_dataset(config.dataset, config.dida_dir)
+    names = [r.strip() for r in config.recipes.split(",") if r.strip()]
+    if not names:
+        raise ValueError("--recipes must name at least one recipe")
+    return [load_recipe(name) for name in names]
+
+
+def labelled(digits: np.ndarray, count: int, seed: int, fonts) -> tuple[np.ndarray, np.ndarray]:
+    """Digits (label 0) and ``count`` non-digits of every family (label 1), fragments cut from ``digits``."""
+    negatives = non_digits.mixture(count, seed, fonts=fonts, digits=digits)
+    images = np.concatenate([digits, negatives])
+    return images, np.concatenate([np.zeros(len(digits), np.int64), np.ones(len(negatives), np.int64)])
+
+
+def fit_threshold(digit_scores: np.ndarray, max_false_refusals: float) -> float:
+    """The lowest threshold (score > threshold means "no digit") that refuses at most that fraction of digits."""
+    allowed = int(np.floor(max_false_refusals * len(digit_scores)))
+    ordered = np.sort(digit_scores)[::-1]
+    return float(max(0.5, ordered[allowed])) if allowed < len(ordered) else 0.5
+
+
+def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> dict:
+    """Trains (or resumes) the detector; returns the run's summary with its validation figures and threshold."""
+    recipes = validate(config)
+    runner = Runner(config, strategy, verbose)
+
+    def build() -> Job:
+        digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
+        train_digits, val_digits = digits.train[0], digits.val[0]
+        train = detection_dataset(*labelled(train_digits, int(config.non_digits * len(train_digits)), config.seed,
+                                            non_digits.TRAIN_FONTS),
+                                  config.batch_size, training=True, recipes=recipes, seed=config.seed,
+                                  digit_weight=config.digit_weight)
+        val_images, val_labels = labelled(val_digits, len(val_digits), config.seed + non_digits.VAL_SEED_OFFSET,
+                                          non_digits.TRAIN_FONTS)
+        val = detection_dataset(val_images, val_labels, 512, training=False, recipes=recipes, seed=config.seed)
+        steps = int(np.ceil(2 * len(train_digits) / config.batch_size))
+        total = steps * config.epochs
+        schedule = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate / 10, decay_steps=max(1, total - steps), warmup_target=config.learning_rate,
+            warmup_steps=min(steps, total // 4))
+        model = runner.for_training(build_detector())
+        model.compile(keras.optimizers.Adam(schedule), loss="binary_crossentropy",
+                      weighted_metrics=["binary_accuracy"])
+
+        def finish(run, history) -> dict:
+            runner.save_model(model, run / MODEL_FILE)
+            scores = np.concatenate([model.predict(x, verbose=0)[:, 0] for x, _, _ in val])
+            truth = np.concatenate([y.numpy()[:, 0] for _, y, _ in val]) > 0.5
+            threshold = fit_threshold(scores[~truth], config.max_false_refusals)
+            return {"threshold": threshold, "val_digits_refused": float(np.mean(scores[~truth] > threshold)),
+                    "val_non_digits_refused": float(np.mean(scores[truth] > threshold)),
+                    "model": str(run / MODEL_FILE)}
+
+        return Job(model, train, val, config.epochs, finish)
+
+    return runner.run(build)

@@ -1,0 +1,184 @@
+"""The "no digit" answer: synthetic non-digits, the detector's training and threshold, the export's
+``no_digit`` output, what predict.py prints, and the trust study end to end."""
+
+import json
+
+import cv2
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import run_script
+
+from hdsr_tf import cli, export
+from hdsr_tf.data import non_digits
+from hdsr_tf.models.cnn import build_recognizer
+from hdsr_tf.models.hybrid import build_hybrid
+from hdsr_tf.models.rrdb import build_generator
+from hdsr_tf.training.detector import fit_threshold
+from hdsr_tf.training.resume import finished_summary
+
+
+@pytest.mark.parametrize("family", non_digits.FAMILIES)
+def test_each_family_is_seeded_and_in_range(family):
+    digits = np.zeros((5, 28, 28, 1), np.uint8)
+    digits[:, 4:24, 6:20] = 255
+    a = non_digits.draw(family, 20, 3, digits=digits)
+    assert a.shape == (20, 28, 28, 1) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, non_digits.draw(family, 20, 3, digits=digits))
+    if family != "blank":
+        assert not np.array_equal(a, non_digits.draw(family, 20, 4, digits=digits))
+
+
+def test_families_look_as_named():
+    assert non_digits.draw("blank", 4, 0).max() == 0
+    uniform = non_digits.draw("uniform", 10, 0)
+    assert all(len(np.unique(u)) == 1 for u in uniform) and len(np.unique(uniform)) > 5  # one level each, many levels
+    noise = non_digits.draw("gaussian_noise", 10, 0).astype(float)
+    assert noise.std(axis=(1, 2, 3)).min() > 5  # every image is noisy
+    assert non_digits.draw("lines", 10, 0).max(axis=(1, 2, 3)).min() > 100  # every image holds a stroke
+
+
+def test_fragments_hold_only_part_of_a_digit():
+    digit = np.zeros((28, 28), np.uint8)
+    cv2.circle(digit, (14, 14), 8, 255, 3)  # a "0"
+    pieces = non_digits.draw("fragments", 40, 0, digits=digit[None, ..., None])[..., 0].astype(int)
+    in_place = [p for p in pieces if p.any() and (p <= digit).all()]  # the others were enlarged and centred
+    assert 10 <= len(in_place) < 40
+    total = int(digit.astype(int).sum())
+    assert all(0.1 * total <= p.sum() <= 0.4 * total for p in in_place)
+    with pytest.raises(ValueError, match="digits="):
+        non_digits.draw("fragments", 1, 0)
+
+
+def test_pairs_are_two_digits_framed_as_one_crop():
+    digits = np.zeros((2, 28, 28, 1), np.uint8)
+    digits[:, 4:24, 7:21] = 255  # 14 px wide, 20 high
+    pairs = non_digits.draw("pairs", 10, 0, digits=digits)[..., 0]
+    for pair in pairs:
+        ys, xs = np.nonzero(pair > 30)
+        assert xs.max() - xs.min() >= ys.max() - ys.min()  # at least as wide as high: two side by side
+        assert xs.max() - xs.min() >= 17  # fitted into the 20x20 box by its width
+
+
+def test_letters_exclude_digit_look_alikes_and_the_probe_fonts_are_held_out():
+    assert not set("OoIlZzSsBgqbGTJ0123456789") & set(non_digits.LETTERS)
+    assert not set(non_digits.TRAIN_FONTS) & set(non_digits.PROBE_FONTS)
+    seen = non_digits.draw("letters", 30, 0, fonts=non_digits.TRAIN_FONTS)
+    held_out = non_digits.draw("letters", 30, 0, fonts=non_digits.PROBE_FONTS)
+    assert not np.array_equal(seen, held_out)
+    for image in held_out:  # framed as MNIST was: ink inside the 20x20 box, centred
+        ys, xs = np.nonzero(image[..., 0] > 30)
+        assert ys.max() - ys.min() < 22 and xs.max() - xs.min() < 22
+
+
+def test_threshold_refuses_at_most_the_allowed_share_of_digits():
+    scores = np.linspace(0, 1, 1000)
+    t = fit_threshold(scores, 0.01)
+    assert np.mean(scores > t) <= 0.01 and np.mean(scores > t - 0.002) > 0.01
+    assert fit_threshold(np.full(10, 0.1), 0.0) == 0.5  # never below one half
+
+
+def test_detector_training_runs_resumably_and_saves_a_safe_model(mnist_ready, tmp_path):
+    out = tmp_path / "det"
+    proc = run_script("train_detector.py", "--limit", "256", "--epochs", "1", "--out-dir", out, check=True,
+                      timeout=300)
+    assert "threshold" in proc.stdout
+    model = keras.saving.load_model(out / "detector.keras", safe_mode=True)
+    assert model.output_shape == (None, 1) and model.layers[-1].name == "no_digit"
+    summary = finished_summary(out)
+    assert summary["threshold"] >= 0.5 and 0 <= summary["val_digits_refused"] <= 0.0005 + 1 / 256
+    again = run_script("train_detector.py", "--limit", "256", "--epochs", "1", "--out-dir", out, check=True)
+    assert "already finished" in again.stdout  # a rerun resumes (here: nothing left to do)
+
+
+def ink_detector() -> keras.Model:
+    """A hand-set detector: "no digit" when the image's mean ink is under 0.02 (a blank or faint field)."""
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    out = keras.layers.Dense(1, activation="sigmoid", name="no_digit")(x)
+    model = keras.Model(inputs, out)
+    model.get_layer("no_digit").set_weights([np.array([[-500.0]]), np.array([10.0])])
+    return model
+
+
+@pytest.fixture(scope="module")
+def with_detector(tmp_path_factory):
+    base = tmp_path_factory.mktemp("serving")
+    model = build_hybrid(build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer())
+    plain = tf.saved_model.load(str(export.export_hybrid(model, base, version=1)))
+    path = export.export_hybrid(model, base, version=2, detector=ink_detector(), no_digit_threshold=0.5)
+    return base, plain, tf.saved_model.load(str(path))
+
+
+def digit_image(size: int) -> np.ndarray:
+    canvas = np.zeros((28, 28), np.float32)
+    cv2.putText(canvas, "4", (6, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 1.0, 3)
+    return cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)[..., None]
+
+
+@pytest.mark.parametrize("size", [7, 28])
+def test_the_export_answers_no_digit_on_both_paths_and_keeps_version_1_outputs(with_detector, size):
+    _, plain, loaded = with_detector
+    x = np.stack([np.zeros((size, size, 1), np.float32), digit_image(size)])
+    got = loaded.signatures["serving_default"](image=tf.constant(x))
+    want = plain.signatures["serving_default"](image=tf.constant(x))
+    assert got["no_digit"][0] > 0.5 > got["no_digit"][1]
+    assert int(got["digit"][0]) == -1 and int(got["digit"][1]) == int(want["digit"][1])
+    for key in ("probabilities", "confidence", "sr_image"):  # what a version-1 client reads is unchanged
+        np.testing.assert_allclose(got[key].numpy(), want[key].numpy(), atol=1e-6)
+
+
+def test_bytes_signatures_and_empty_batches_carry_no_digit(with_detector):
+    *_, loaded = with_detector
+    blank, four = (cv2.imencode(".png", np.round(i * 255).astype(np.uint8))[1].tobytes()
+                   for i in (np.zeros((28, 28, 1)), digit_image(28)))
+    out = loaded.signatures["predict_image_bytes"](image_bytes=tf.constant([blank, b"", four]))
+    assert out["digit"].numpy().tolist()[:2] == [-1, -1] and int(out["digit"][2]) >= 0
+    assert out["error"].numpy()[1] and not out["error"].numpy()[0]  # the empty item is an error, not "no digit"
+    assert out["no_digit"].shape == (3,)
+    empty = loaded.signatures["serving_default"](image=tf.zeros([0, 7, 7, 1]))
+    assert empty["no_digit"].shape == (0,) and empty["digit"].shape == (0,)
+
+
+def test_a_detector_needs_size_routing(tmp_path):
+    model = build_hybrid(build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer())
+    with pytest.raises(ValueError, match="size routing"):
+        export.export_hybrid(model, tmp_path, detector=ink_detector(), route_full_resolution=False)
+
+
+def test_answers_as_printed():
+    assert cli.answer(-1, 0.99) == "-"
+    assert cli.answer(3, 0.4, min_confidence=0.5) == "unsure"
+    assert cli.answer(3, 0.6, min_confidence=0.5) == "3"
+
+
+def test_predict_prints_a_dash_for_no_digit_and_unsure_under_the_confidence_floor(with_detector, tmp_path):
+    base, *_ = with_detector
+    cv2.imwrite(str(tmp_path / "blank.png"), np.zeros((28, 28), np.uint8))
+    cv2.imwrite(str(tmp_path / "four.png"), np.round(digit_image(28) * 255).astype(np.uint8))
+    lines = run_script("predict.py", "--model", base / "2", tmp_path, check=True).stdout.strip().splitlines()
+    answers = {line.split("\t")[0].rsplit("/", 1)[1]: line.split("\t")[1] for line in lines}
+    assert answers["blank.png"] == "-" and answers["four.png"].isdigit()
+    unsure = run_script("predict.py", "--model", base / "2", "--min-confidence", "1", "--format", "json",
+                        tmp_path, check=True).stdout
+    records = {r["path"].rsplit("/", 1)[1]: r for r in json.loads(unsure)}
+    assert records["four.png"]["answer"] == "unsure" and records["blank.png"]["answer"] == "-"
+    assert records["blank.png"]["no_digit"] > 0.5 and records["blank.png"]["digit"] == -1
+    bad = run_script("predict.py", "--model", base / "2", "--min-confidence", "2", tmp_path)
+    assert bad.returncode == 2 and "--min-confidence" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_trust_study_end_to_end(with_detector, mnist_ready, tmp_path):
+    base, *_ = with_detector
+    proc = run_script("evaluate_trust.py", "--model", base / "2", "--quick", "--out", tmp_path, check=True)
+    assert "report:" in proc.stdout
+    study = json.loads((tmp_path / "trust.json").read_text())
+    probe = {(r["family"], r["size"]): r["no_digit"] for r in study["probe"]}
+    assert {f for f, _ in probe} == set(non_digits.PROBE_FAMILIES) and {s for _, s in probe} == {7, 14, 28}
+    assert probe[("blank", 7)] == probe[("blank", 28)] == 1.0  # the hand-set detector refuses every blank
+    clean = next(r for r in study["digits"] if r["condition"] == "clean")
+    assert clean["refused"] == 0.0  # and no MNIST digit (mean ink over 0.02)
+    assert set(study["calibration"]) >= {"clean", "7 px area"} and (tmp_path / "reliability.png").exists()
+    bins = study["calibration"]["clean"]
+    assert sum(bins["count"]) == study["test_digits"]
