@@ -11,19 +11,23 @@ the digits the way a document pipeline does, then read them all at once:
 3. connected components; specks (tiny next to the line's digits) dropped;
    pieces of one broken digit (a 5's detached bar, a faint 4) merged when
    they share most of their columns;
-4. touching digits split: a blob wider than one digit's width is cut into the
-   number of digits its width holds, each cut at the column with the least
-   ink near where it is expected (the projection profile);
-5. each digit cut out with its own pixels only, framed the way MNIST was made
-   (fitted into 20x20, centred by centre of mass in 28x28), and all crops read
-   in one batch by a *reader* (the SavedModel's ``serving_default``).
+4. touching digits: a wide blob (one may hold the whole number) becomes a
+   lattice: cut columns at the valleys of its ink profile, and every segment
+   between two cuts that could be one digit;
+5. each candidate cut out with its own pixels only, framed the way MNIST was
+   made (fitted into 20x20, centred by centre of mass in 28x28), and all crops
+   of all images read in one batch by a *reader* (the SavedModel's
+   ``serving_default``);
+6. each blob read along its most plausible path through the lattice: the
+   reader's confidence, how usual each box's shape is for the digit read, and,
+   from models with a no-digit detector (version 4), the chance that a crop is
+   one digit at all (a fragment or two touching digits is not); crops the model
+   calls "no digit" are dropped rather than guessed.
 
 Every crop is framed at 28x28, enlarged when the digit is small, so the
-SavedModel's size routing reads it with the recognizer. Measured on numbers made
-of MNIST *validation* digits about 7 px high, string accuracy was 73.5% that way
-against 34% for 7x7 crops sent through the 4x hybrid, which knows only exact 4x
-area downsampling (benchmarks/NOTES.md, session 7); a blind hybrid should
-change that choice.
+SavedModel reads it at full resolution. Measured on numbers made of MNIST
+*validation* digits about 7 px high, string accuracy was 73.5% that way against
+34% for 7x7 crops sent through the 4x hybrid (benchmarks/NOTES.md, session 7).
 """
 
 from __future__ import annotations
@@ -202,7 +206,7 @@ class Lattice:
 def _cut_columns(profile: np.ndarray, height: float, ratio: float) -> list[int]:
     """Where a blob may be cut: the valleys of its ink profile (local minima, at least 2 px apart, away
     from the ends), and the least-inked column near each place an even split into round(ratio / 0.7)
-    digits would cut. At most 14, the least inked."""
+    digits would cut. At most 14, the least inked (fewer lost right readings on validation numbers)."""
     width = len(profile)
     margin = max(2, int(round(0.12 * height)))
     smooth = np.convolve(profile, np.ones(3, np.float32) / 3, mode="same")
@@ -371,7 +375,9 @@ def prepare(image: np.ndarray) -> tuple[list[Lattice], np.ndarray]:
 # (measured once; a 1 is narrow, a 0 or a 2 with its tail can be wider than high).
 ASPECT = {0: (-0.096, 0.184), 1: (-0.884, 0.444), 2: (-0.065, 0.203), 3: (-0.216, 0.202), 4: (-0.224, 0.202),
           5: (-0.067, 0.244), 6: (-0.302, 0.209), 7: (-0.246, 0.205), 8: (-0.262, 0.213), 9: (-0.372, 0.200)}
-PER_DIGIT = -4.0  # log-prior of one more digit in a reading (chosen on validation digits, benchmarks/NOTES.md)
+# The score's weights, chosen on numbers of validation digits (benchmarks/NOTES.md, session 9): a prior
+# against one more digit, how much the box's shape counts, how much the detector's "not a digit" counts.
+PER_DIGIT, ASPECT_WEIGHT, NO_DIGIT_WEIGHT = -2.0, 0.25, 8.0
 
 
 def _digit_score(box: list[int], i: int, reads: CropReads) -> float:
@@ -382,8 +388,9 @@ def _digit_score(box: list[int], i: int, reads: CropReads) -> float:
     digit = int(np.argmax(reads.probs[i]))
     mean, sd = ASPECT[digit]
     z = (np.log(max(box[2], 1) / max(box[3], 1)) - mean) / sd
-    return float(np.log(max(float(reads.probs[i][digit]), 1e-6))) - 0.5 * z * z - float(np.log(sd)) + PER_DIGIT \
-        + float(np.log(max(1.0 - float(reads.no_digit[i]), 1e-6)))
+    return float(np.log(max(float(reads.probs[i][digit]), 1e-6))) + PER_DIGIT \
+        + ASPECT_WEIGHT * (-0.5 * z * z - float(np.log(sd))) \
+        + NO_DIGIT_WEIGHT * float(np.log(max(1.0 - float(reads.no_digit[i]), 1e-6)))
 
 
 def best_path(lattice: Lattice, reads: CropReads) -> list[tuple[list[int], int]]:

@@ -5,7 +5,8 @@ Rows: (a) recognizer on HR, (b) bicubic + recognizer, (c) PSNR-SR + recognizer,
 (d) GAN-SR + recognizer, (e) the jointly fine-tuned hybrid, (f) the exported
 SavedModel (must equal e), (g) a CNN trained directly on LR digits, on the full
 test set; then a short row on reading whole numbers (5 test digits per image,
-200 seeded numbers at full resolution and at about 7 px per digit), and a short
+200 seeded numbers: clear gaps at full resolution and at about 7 px per digit,
+and touching digits at full resolution), and a short
 robustness summary of the newest exported hybrid (noise, blur, 6-10 px, JPEG and
 a blind mixed set; the full benchmark is scripts/robustness.py).
 
@@ -71,6 +72,7 @@ def main():
         from hdsr_tf.predict import Predictor
 
         conditions = [ev.Condition("separated", height, "dark_on_light") for height in ("full", "7px")]
+        conditions.append(ev.Condition("touching", "full", "dark_on_light"))
         number_rows = ev.evaluate(x, y, Predictor(root / "hybrid").read, conditions, args.numbers)
         for row in number_rows:
             print(f"  numbers: {row['condition']:<46} string accuracy {row['string_accuracy']:.2%}")

@@ -41,7 +41,8 @@ def test_evaluate_report_has_every_row(tiny_shipped, tmp_path, bicubic_4x):
     assert "(g) CNN trained directly on 7x7 digits" in md and (out / "comparison_mnist_x4.png").exists()
     assert "SSIM (11x11)" in md and "SSIM (7x7)" in md
     numbers = json.loads((out / "report.json").read_text())["numbers"]
-    assert [r["n"] for r in numbers] == [3, 3] and "## Whole numbers" in md
+    assert [r["n"] for r in numbers] == [3, 3, 3] and "## Whole numbers" in md
+    assert [r["condition"].split(",")[0] for r in numbers] == ["separated", "separated", "touching"]
 
 
 @pytest.mark.slow

@@ -196,13 +196,25 @@ def test_evaluate_numbers_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready)
 
 
 def test_crops_the_model_calls_no_digit_are_left_out():
-    def reader(crops):  # the detector's answer: the widest crop ("3" here) is not a digit
-        widths = [(c[..., 0] > 0.2).any(0).sum() for c in crops]
-        refused = np.array(widths) == max(widths)
-        probs = np.tile(np.eye(10, dtype=np.float32)[7], (len(crops), 1))
-        return {"probabilities": probs, "digit": np.where(refused, -1, 7), "no_digit": refused.astype(np.float32)}
+    slots = [numbers.Lattice(2, [(0, 1, ([10 * k, 0, 8, 20], k))]) for k in range(3)]  # three blobs, one crop each
+    probs = np.eye(10, dtype=np.float32)[[1, 7, 4]]
+    read = numbers.assemble(slots, {"probabilities": probs, "digit": np.array([1, -1, 4]),
+                                    "no_digit": np.array([0.0, 0.99, 0.0], np.float32)})
+    assert read.number == "14" and [d.box[0] for d in read.digits] == [0, 20]  # the stray mark is dropped
+    assert numbers.assemble(slots, probs).number == "174"  # a reader without a detector reads every crop
 
-    read = numbers.read_numbers([line("131")], reader)[0]
-    assert read.number == "77" and len(read.digits) == 2
-    plain = numbers.read_numbers([line("131")], lambda crops: reader(crops)["probabilities"])[0]
-    assert plain.number == "777"  # a reader without a detector reads every crop
+
+def test_the_detector_decides_whether_a_touching_blob_is_one_digit_or_two():
+    image = line("50", gap=-2)  # one blob
+
+    def reader(merged_is_a_digit):
+        def read(crops):  # every crop read confidently; the detector judges the widest (the whole blob)
+            widths = np.array([(c[..., 0] > 0.2).any(0).sum() for c in crops])
+            whole = widths == widths.max()
+            no_digit = np.where(whole, 0.0 if merged_is_a_digit else 0.999, 0.0).astype(np.float32)
+            probs = np.tile(np.eye(10, dtype=np.float32)[3] * 0.99 + 0.001, (len(crops), 1))
+            return {"probabilities": probs, "digit": np.full(len(crops), 3), "no_digit": no_digit}
+        return read
+
+    assert numbers.read_numbers([image], reader(merged_is_a_digit=False))[0].number == "33"
+    assert numbers.read_numbers([image], reader(merged_is_a_digit=True))[0].number == "3"

@@ -186,3 +186,16 @@ def test_version_4_says_no_digit_as_recorded(test_set):
     x = images[:500].astype(np.float32) / 255.0
     v3 = tf.saved_model.load(str(SHIPPED / "hybrid" / "3")).signatures["serving_default"]
     np.testing.assert_allclose(run(x)["probabilities"], v3(image=tf.constant(x))["probabilities"].numpy(), atol=1e-5)
+
+
+def test_version_4_answers_no_digit_where_version_1_guessed():
+    """Issue 17's table: a blank page, an all-zero or all-NaN tensor, a uniform grey field and random
+    noise each got a confident digit from version 1; version 4 answers -1 for each, small or large."""
+    rng = np.random.default_rng(0)
+    fn = tf.saved_model.load(str(SHIPPED / "hybrid" / "4")).signatures["serving_default"]
+    for size in (7, 28, 64):
+        x = np.stack([np.zeros((size, size, 1)), np.full((size, size, 1), np.nan), np.full((size, size, 1), 0.5),
+                      rng.random((size, size, 1))]).astype(np.float32)
+        out = fn(image=tf.constant(x))
+        assert out["digit"].numpy().tolist() == [-1] * 4, size
+        assert (out["no_digit"].numpy() > 0.9314).all()
