@@ -32,17 +32,6 @@ def parse_config(cls, doc: str):
     return from_args(cls, p.parse_args())
 
 
-NO_DIGIT, UNSURE = "-", "unsure"
-
-
-def answer(digit: int, confidence: float, min_confidence: float = 0.0) -> str:
-    """What a person is told: the digit, "-" when the model says there is no digit (digit -1, exports with
-    a detector), "unsure" when its confidence is under ``min_confidence``."""
-    if digit < 0:
-        return NO_DIGIT
-    return UNSURE if confidence < min_confidence else str(digit)
-
-
 def fail(message: str, code: int = 2):
     print(f"error: {message}", file=sys.stderr)
     sys.exit(code)

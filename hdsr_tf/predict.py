@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from hdsr_tf.cli import answer
 from hdsr_tf.export import latest_version
 from hdsr_tf.io import read_input_file
+from hdsr_tf.serving import answer
 
 
 def tf_cause(error: tf.errors.OpError) -> str:

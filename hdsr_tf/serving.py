@@ -1,4 +1,4 @@
-"""A TF Serving REST client for the exported hybrid (standard library only).
+"""A TF Serving REST client for the exported hybrid (the standard library and numpy: no TensorFlow).
 
 Requests use TF Serving's row format: ``{"signature_name": ..., "instances":
 [{"image_bytes": {"b64": ...}}, ...]}``; binary inputs must be base64 under a
@@ -13,6 +13,17 @@ import urllib.error
 import urllib.request
 
 import numpy as np
+
+NO_DIGIT, UNSURE = "-", "unsure"
+
+
+def answer(digit: int, confidence: float, min_confidence: float = 0.0) -> str:
+    """What a person is told (predict.py and the serving client alike): the digit, "-" when the model
+    says there is no digit (digit -1, exports with a detector), "unsure" when its confidence is under
+    ``min_confidence``."""
+    if digit < 0:
+        return NO_DIGIT
+    return UNSURE if confidence < min_confidence else str(digit)
 
 
 class ServingError(RuntimeError):

@@ -20,6 +20,7 @@ from hdsr_tf import cli
 def main():
     from hdsr_tf.serving import (
         ServingError,
+        answer,
         describe_status,
         model_status,
         model_url,
@@ -87,7 +88,7 @@ def main():
             print(f"{args.images[i]}\terror: {r['error']}")
             failed += 1
         else:
-            print(f"{args.images[i]}\t{cli.answer(r['digit'], r['confidence'], args.min_confidence)}\t"
+            print(f"{args.images[i]}\t{answer(r['digit'], r['confidence'], args.min_confidence)}\t"
                   f"{r['confidence']:.4f}")
     return 1 if failed else 0
 

@@ -10,11 +10,12 @@ import pytest
 import tensorflow as tf
 from conftest import run_script
 
-from hdsr_tf import cli, export
+from hdsr_tf import export
 from hdsr_tf.data import non_digits
 from hdsr_tf.models.cnn import build_recognizer
 from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.models.rrdb import build_generator
+from hdsr_tf.serving import answer
 from hdsr_tf.training.detector import fit_threshold
 from hdsr_tf.training.resume import finished_summary
 
@@ -148,9 +149,9 @@ def test_a_detector_needs_size_routing(tmp_path):
 
 
 def test_answers_as_printed():
-    assert cli.answer(-1, 0.99) == "-"
-    assert cli.answer(3, 0.4, min_confidence=0.5) == "unsure"
-    assert cli.answer(3, 0.6, min_confidence=0.5) == "3"
+    assert answer(-1, 0.99) == "-"
+    assert answer(3, 0.4, min_confidence=0.5) == "unsure"
+    assert answer(3, 0.6, min_confidence=0.5) == "3"
 
 
 def test_predict_prints_a_dash_for_no_digit_and_unsure_under_the_confidence_floor(with_detector, tmp_path):
