@@ -74,7 +74,7 @@ class DetectorConfig(RunSettings):
     batch_size: int = _help("global batch size", default=128)
     epochs: int = _help("epochs", default=8)
     max_false_refusals: float = _help("the threshold is the lowest no-digit probability that refuses at most "
-                                      "this fraction of validation digits (issue 17 allows 0.2% of test digits)",
+                                      "this fraction of validation digits (issue 17 allows 0.2 percent of test digits)",
                                       default=0.002)
     out_dir: str = _help("run directory", default="runs/detector")
 

@@ -1,5 +1,6 @@
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 from conftest import run_script
@@ -50,9 +51,10 @@ def test_a_run_with_other_settings_is_refused_but_more_epochs_resume(tmp_path):
         open_run_dir(tmp_path, {**config, "shift_augment": 3})
 
 
-@pytest.mark.parametrize("script", ["train_cnn.py", "train_gan.py", "train_hybrid.py", "export_hybrid.py",
-                                    "predict.py", "serving_client.py", "evaluate.py", "evaluate_cnn.py",
-                                    "evaluate_sr.py", "compare.py", "robustness.py", "evaluate_numbers.py"])
+SCRIPTS = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "scripts").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_every_script_help_shows_defaults(script):
     proc = run_script(script, "--help", timeout=120)
     assert proc.returncode == 0, proc.stderr[-1000:]
