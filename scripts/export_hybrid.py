@@ -9,10 +9,12 @@ to 28 px) and --generator only draws the sr_image. --full-resolution picks the
 recognizer for inputs of 28 px or more. The version is the next free integer
 unless --version is given; the write is atomic.
 
-Version 3 (the shipped default since session 8), as saved_models/hybrid/COMMAND.md gives it:
+--detector adds the no-digit detector (scripts/train_detector.py): a no_digit output, and digit -1
+above --no-digit-threshold. Version 4, the served one, as saved_models/hybrid/VERSIONS.md gives it:
   python scripts/export_hybrid.py --direct saved_models/rival_blind/recognizer.keras \
       --generator saved_models/esrgan_x4_blind/generator_psnr.keras \
-      --full-resolution saved_models/cnn_robust/recognizer.keras --version 3
+      --full-resolution saved_models/cnn_robust/recognizer.keras \
+      --detector saved_models/detector/detector.keras --no-digit-threshold 0.9314 --version 4
 """
 
 from hdsr_tf import cli
