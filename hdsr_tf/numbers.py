@@ -42,9 +42,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from hdsr_tf.data.framing import SIZE, fit_and_centre
 from hdsr_tf.io import read_input_file
 
-BOX, SIZE = 20, 28  # MNIST: the digit fitted into 20x20, centred in 28x28
 MIN_CONTRAST = 0.25  # ink must stand this far (of the full range) above its background
 
 
@@ -178,16 +178,13 @@ def _merge_pieces(blobs: list[_Blob], digit_height: float) -> list[_Blob]:
     return sorted(tall, key=lambda b: b.x0)
 
 
-def _cut(b: _Blob, pixels: np.ndarray, cuts: list[int]) -> list[_Blob]:
-    """``b`` cut at the given columns (relative to b.x0), each part shrunk to its own rows."""
-    region = np.isin(pixels[b.y0:b.y1, b.x0:b.x1], list(b.labels))
-    parts = []
-    for a, c in zip([0, *cuts], [*cuts, b.width]):
-        rows = np.flatnonzero(region[:, a:c].any(axis=1))
-        if rows.size:
-            parts.append(_Blob(b.x0 + a, b.y0 + int(rows[0]), b.x0 + c, b.y0 + int(rows[-1]) + 1, b.labels,
-                               cut=(b.x0 + a, b.x0 + c)))
-    return parts
+def _between(b: _Blob, region: np.ndarray, a: int, c: int) -> _Blob | None:
+    """The part of blob ``b`` between its columns a and c (relative; ``region`` is the blob's own pixels),
+    shrunk to its own rows; None when it holds no ink."""
+    rows = np.flatnonzero(region[:, a:c].any(axis=1))
+    if not rows.size:
+        return None
+    return _Blob(b.x0 + a, b.y0 + int(rows[0]), b.x0 + c, b.y0 + int(rows[-1]) + 1, b.labels, cut=(b.x0 + a, b.x0 + c))
 
 
 @dataclass
@@ -243,8 +240,7 @@ def _lattice(b: _Blob, pixels: np.ndarray, digit_height: float) -> Lattice:
                 break
             if (i, j) == (0, len(nodes) - 1) or width < 0.1 * digit_height:
                 continue
-            parts = _cut(b, pixels, [c for c in (nodes[i], nodes[j]) if 0 < c < b.width])
-            part = next((p for p in parts if p.cut == (b.x0 + nodes[i], b.x0 + nodes[j])), None)
+            part = _between(b, region, nodes[i], nodes[j])
             if part is not None and part.height >= 0.6 * digit_height:
                 segments.append((i, j, part))
     if not _reaches_end(len(nodes), segments):
@@ -300,23 +296,7 @@ def mnist_frame(crop: np.ndarray, size: int = SIZE) -> np.ndarray:
     strokes = crop[crop > 0.05]
     if strokes.size > 3:
         crop = np.clip(crop / max(float(np.percentile(strokes, 90)), 1e-3), 0, 1)
-    h, w = crop.shape
-    box = BOX * size / SIZE
-    scale = box / max(h, w)
-    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
-    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    small = np.clip(cv2.resize(crop.astype(np.float32), (nw, nh), interpolation=method), 0, 1)
-    canvas = np.zeros((size, size), np.float32)
-    top, left = (size - nh) // 2, (size - nw) // 2
-    canvas[top:top + nh, left:left + nw] = small
-    mass = canvas.sum()
-    if mass > 1e-6:
-        ys, xs = np.indices(canvas.shape)
-        dy = int(round((size - 1) / 2 - (ys * canvas).sum() / mass))
-        dx = int(round((size - 1) / 2 - (xs * canvas).sum() / mass))
-        dy, dx = int(np.clip(dy, -top, size - nh - top)), int(np.clip(dx, -left, size - nw - left))
-        canvas = np.roll(canvas, (dy, dx), axis=(0, 1))
-    return canvas
+    return fit_and_centre(crop, size)
 
 
 # ------------------------------------------------------------------ reading

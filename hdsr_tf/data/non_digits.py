@@ -24,7 +24,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-SIZE = 28
+from hdsr_tf.data.framing import SIZE, crop_to_ink, fit_and_centre
+
 VAL_SEED_OFFSET, PROBE_SEED_OFFSET = 1, 2  # validation and probe draws: seeds training never uses
 FAMILIES = ("blank", "uniform", "gaussian_noise", "salt_pepper", "lines", "smudges", "letters", "fragments",
             "pairs")
@@ -39,23 +40,10 @@ PROBE_FONTS = (cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHE
 
 def frame(ink: np.ndarray) -> np.ndarray:
     """float ink [h,w] -> uint8 [28,28]: fitted into 20x20 and centred by centre of mass, as MNIST was made."""
-    rows, cols = np.flatnonzero(ink.max(1) > 0.05), np.flatnonzero(ink.max(0) > 0.05)
-    if rows.size == 0:
+    if not (ink > 0.05).any():
         return np.zeros((SIZE, SIZE), np.uint8)
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    h, w = ink.shape
-    scale = 20 / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = cv2.resize(ink.astype(np.float32), (nw, nh), interpolation=cv2.INTER_AREA if scale < 1
-                       else cv2.INTER_LINEAR)
-    canvas = np.zeros((SIZE, SIZE), np.float32)
-    top, left = (SIZE - nh) // 2, (SIZE - nw) // 2
-    canvas[top:top + nh, left:left + nw] = np.clip(small, 0, 1)
-    ys, xs = np.indices(canvas.shape)
-    mass = canvas.sum()
-    dy = int(np.clip(round(13.5 - (ys * canvas).sum() / mass), -top, SIZE - nh - top))
-    dx = int(np.clip(round(13.5 - (xs * canvas).sum() / mass), -left, SIZE - nw - left))
-    return np.round(np.roll(canvas, (dy, dx), axis=(0, 1)) * 255).astype(np.uint8)
+    framed = fit_and_centre(crop_to_ink(ink, 0.05), SIZE, enlarge=cv2.INTER_LINEAR)
+    return np.round(framed * 255).astype(np.uint8)
 
 
 def _blank(rng, _):
@@ -134,9 +122,7 @@ def _pair(rng, digits):
     for _ in range(20):
         inks = []
         for _ in range(2):
-            digit = digits[int(rng.integers(len(digits)))].astype(np.float32) / 255.0
-            rows, cols = np.flatnonzero(digit.max(1) > 0.1), np.flatnonzero(digit.max(0) > 0.1)
-            inks.append(digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] if rows.size else digit)
+            inks.append(crop_to_ink(digits[int(rng.integers(len(digits)))].astype(np.float32) / 255.0, 0.1))
         height = max(i.shape[0] for i in inks) + int(rng.integers(0, 5))
         gap = int(rng.integers(-2, 2))
         width = inks[0].shape[1] + inks[1].shape[1] + gap

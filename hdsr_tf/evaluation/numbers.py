@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from hdsr_tf import numbers
+from hdsr_tf.data.framing import crop_to_ink
 
 SPACINGS = {"separated": (3, 9), "touching": (-3, 0)}  # gap between digit boxes, in pixels at full size
 HEIGHTS = {"full": None, "10px": 10, "7px": 7}  # target digit height after scaling the whole image
@@ -38,18 +39,12 @@ class Condition:
         return f"{self.spacing}, {self.height}, {self.paper.replace('_', ' ')}, {length}"
 
 
-def _crop_to_ink(image: np.ndarray, threshold: float) -> np.ndarray:
-    """``image`` cut to the rows and columns holding a pixel above ``threshold`` (unchanged when none do)."""
-    rows, cols = np.flatnonzero(image.max(1) > threshold), np.flatnonzero(image.max(0) > threshold)
-    return image if rows.size == 0 else image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-
 def compose(digits: list[np.ndarray], condition: Condition, rng: np.random.Generator) -> np.ndarray:
     """MNIST digits (uint8 [28,28], white on black) -> one uint8 gray image of the number."""
     line_height = 40
     x, placements = 6, []
     for digit in digits:
-        ink = _crop_to_ink(digit, 30).astype(np.float32) / 255.0
+        ink = crop_to_ink(digit, 30).astype(np.float32) / 255.0
         scale = rng.uniform(0.85, 1.15) * 22 / ink.shape[0] if ink.shape[0] > 4 else 1.0
         ink = cv2.resize(ink, (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale))),
                          interpolation=cv2.INTER_LINEAR)
@@ -97,7 +92,7 @@ def equal_cells(image: np.ndarray, length: int) -> tuple[list, np.ndarray]:
     cells = [ink[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
     slots = [numbers.Lattice(2, [(0, 1, ([int(a), 0, int(b - a), h], k))])
              for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
-    return slots, np.stack([numbers.mnist_frame(_crop_to_ink(c, 0.3)) for c in cells])[..., None]
+    return slots, np.stack([numbers.mnist_frame(crop_to_ink(c, 0.3)) for c in cells])[..., None]
 
 
 def _edit_distance(a: str, b: str) -> int:
