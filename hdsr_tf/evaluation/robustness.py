@@ -97,12 +97,12 @@ def sr_reader(name: str, generator, recognizer, seen: str) -> Reader:
 
 
 def savedmodel_reader(name: str, path: Path, seen: str) -> Reader:
-    """An exported hybrid, read through ``serving_default`` exactly as TF Serving would call it."""
+    """An exported hybrid, read through ``serving_default`` exactly as TF Serving would call it; every
+    output is kept (``digit`` and, since version 4, ``no_digit`` beside the probabilities and SR image)."""
     fn = tf.saved_model.load(str(path)).signatures["serving_default"]
 
     def run(x):
-        out = fn(image=tf.constant(x, tf.float32))
-        return {"probabilities": out["probabilities"].numpy(), "sr_image": out["sr_image"].numpy()}
+        return {k: v.numpy() for k, v in fn(image=tf.constant(x, tf.float32)).items()}
 
     return Reader(name, seen, run, extra={"path": str(path)})
 

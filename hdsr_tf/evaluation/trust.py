@@ -18,7 +18,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import tensorflow as tf
 
 from hdsr_tf.data import non_digits
 from hdsr_tf.evaluation import robustness
@@ -30,14 +29,7 @@ CALIBRATION_CONDITIONS = ("clean", "7 px area", "mixed (blind recipe, held-out s
 
 def served(path: str | Path):
     """``serving_default`` of an exported version: float images [N,s,s,1] -> dict of numpy outputs."""
-    fn = tf.saved_model.load(str(path)).signatures["serving_default"]
-
-    def run(images: np.ndarray, batch: int = 1000) -> dict:
-        parts = [{k: v.numpy() for k, v in fn(image=tf.constant(images[i:i + batch], tf.float32)).items()
-                  if k != "sr_image"} for i in range(0, len(images), batch)]
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-    return run
+    return robustness.savedmodel_reader(str(path), Path(path), "").outputs
 
 
 def shrink(images: np.ndarray, size: int) -> np.ndarray:
