@@ -79,8 +79,8 @@ def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> d
 
         def finish(run, history) -> dict:
             runner.save_model(model, run / MODEL_FILE)
-            scores = np.concatenate([model.predict(x, verbose=0)[:, 0] for x, _, _ in val])
-            truth = np.concatenate([y.numpy()[:, 0] for _, y, _ in val]) > 0.5
+            batches = [(model.predict(x, verbose=0)[:, 0], y.numpy()[:, 0] > 0.5) for x, y, _ in val]  # one pass
+            scores, truth = (np.concatenate(parts) for parts in zip(*batches))
             threshold = fit_threshold(scores[~truth], config.max_false_refusals)
             return {"threshold": threshold, "val_digits_refused": float(np.mean(scores[~truth] > threshold)),
                     "val_non_digits_refused": float(np.mean(scores[truth] > threshold)),
