@@ -183,12 +183,13 @@ def bench_precision(steps: int = 40) -> dict:
 
 # ---------------------------------------------------------------- serving
 def bench_serving() -> dict:
-    """The exported hybrid SavedModel vs the recognizer alone: latency and throughput at batch 1, 32, 256."""
+    """The newest exported hybrid against the previous version, version 1 and the recognizer alone: latency and
+    throughput at batch 1, 32, 256, all four timed in turns (sr_report.side_by_side_speed)."""
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from hdsr_tf.evaluation.sr_report import serving_speed
+    from hdsr_tf.evaluation.sr_report import side_by_side_speed
     from hdsr_tf.export import latest_version
 
     path = latest_version(ROOT / "saved_models" / "hybrid")
@@ -201,10 +202,9 @@ def bench_serving() -> dict:
     lr = np.random.default_rng(0).random((1, 7, 7, 1)).astype("float32")
     hr = np.random.default_rng(0).random((1, 28, 28, 1)).astype("float32")
     sizes = (1, 32, 256)
-    h = serving_speed(hybrid, "image", lr, sizes, repeats=100)
-    v1 = serving_speed(first, "image", lr, sizes, repeats=100)
-    prev = serving_speed(previous, "image", lr, sizes, repeats=100)
-    r = serving_speed(rec_fn, "image", hr, sizes, repeats=100)
+    speeds = side_by_side_speed({"latest": hybrid, "first": first, "previous": previous, "recognizer": rec_fn}, "image",
+                                {"latest": lr, "first": lr, "previous": lr, "recognizer": hr}, sizes, repeats=100)
+    h, v1, prev, r = (speeds[k] for k in ("latest", "first", "previous", "recognizer"))
     return {"savedmodel": str(path.relative_to(ROOT)), "hybrid": h, "hybrid_version_1": v1, "recognizer_alone": r,
             "throughput_ratio_latest_over_version_1": {b: round(h[b]["images_per_s"] / v1[b]["images_per_s"], 3)
                                                        for b in h},

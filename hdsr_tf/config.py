@@ -73,6 +73,7 @@ class DetectorConfig(RunSettings):
     learning_rate: float = _help("peak learning rate (Adam, cosine)", default=3e-3)
     batch_size: int = _help("global batch size", default=128)
     epochs: int = _help("epochs", default=8)
+    filters: str = _help("filters per stage, comma-separated (FLOPs grow with their square)", default="16,32,64")
     max_false_refusals: float = _help("the threshold is the lowest no-digit probability that refuses at most "
                                       "this fraction of validation digits (issue 17 allows 0.2 percent of test digits)",
                                       default=0.002)

@@ -30,7 +30,14 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="seed for the corruptions and the convnet's training")
     parser.add_argument("--convnet-epochs", type=int, default=15, help="epochs of the keras.io convnet's recipe")
     parser.add_argument("--quick", action="store_true", help="300 test digits, fewer sizes, 1 convnet epoch")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="validation: the seeded 6,000 validation digits, to choose between models (never "
+                             "choose on the test set)")
+    parser.add_argument("--only-added", action="store_true",
+                        help="measure only the --reader entries (no convnet, no shipped peers)")
     args = parser.parse_args()
+    if args.only_added and not args.reader:
+        cli.fail("--only-added needs at least one --reader NAME=PATH")
 
     import json
     from pathlib import Path
@@ -53,7 +60,7 @@ def main():
             cli.fail(f"--reader takes NAME=PATH to an existing .keras file or SavedModel folder, not {spec!r}")
         extra.append((name, Path(path)))
     digits = load_digits("mnist", seed=args.seed)
-    images, labels = digits.test
+    images, labels = digits.test if args.split == "test" else digits.val
     epochs = args.convnet_epochs
     if args.quick:
         digits = digits.limited(3000)
@@ -68,10 +75,12 @@ def main():
             return "not recorded"
         return ", ".join(load_recipe(recipe).families()) if recipe else "clean (no degradation recipe)"
 
-    print(f"training the keras.io convnet ({epochs} epochs, its standard recipe)", flush=True)
-    convnet = compare.KerasReader("keras.io convnet", build_keras_io_convnet, epochs, seed=args.seed)
-    convnet.fit(digits.train, digits.val)
-    readers = [rb.keras_reader("keras.io convnet", convnet.model, "clean")]
+    readers = []
+    if not args.only_added:
+        print(f"training the keras.io convnet ({epochs} epochs, its standard recipe)", flush=True)
+        convnet = compare.KerasReader("keras.io convnet", build_keras_io_convnet, epochs, seed=args.seed)
+        convnet.fit(digits.train, digits.val)
+        readers.append(rb.keras_reader("keras.io convnet", convnet.model, "clean"))
 
     def families(recipe: str) -> str:
         return ", ".join(load_recipe(recipe).families())
@@ -89,7 +98,7 @@ def main():
                 families("blind") + "; its recognizer first the recognizer recipe"),
                ("served hybrid/3", models / "hybrid" / "3", "under 28 px: rival_blind's (blind recipe); "
                 "28 px and more: cnn_robust's (recognizer recipe)")]
-    for name, path, seen in shipped:
+    for name, path, seen in [] if args.only_added else shipped:
         if path.is_file():
             readers.append(rb.keras_reader(name, load_model(path), seen))
         elif (path / "saved_model.pb").is_file():
@@ -103,11 +112,12 @@ def main():
             readers.append(rb.savedmodel_reader(name, path, seen_by(path)))
     keras.backend.clear_session()
 
-    print(f"measuring {len(readers)} readers on {len(labels)} test digits:", flush=True)
+    print(f"measuring {len(readers)} readers on {len(labels)} {args.split} digits:", flush=True)
     print("  " + " | ".join(r.name for r in readers))
     study = rb.run(readers, images, labels, seed=args.seed, quick=args.quick)
     meta = {"cpu": cli.machine()}
     study["machine"] = meta["cpu"]
+    study["split"] = args.split
     write_json(out / "robustness.json", study)
     atomic_write_text(out / "robustness.md", rb.markdown(study, meta))
     figures = rb.plot(study, out)

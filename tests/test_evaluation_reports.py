@@ -66,3 +66,28 @@ def test_evaluate_sr_names_a_missing_generator(tmp_path):
     proc = run_script("evaluate_sr.py", "--gan-generator", tmp_path / "typo.keras", "--out", tmp_path, timeout=120)
     assert proc.returncode != 0 and "typo.keras not found" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_side_by_side_speed_times_the_signatures_in_turns():
+    """Each round calls every signature once, so a slow spell of the machine falls on all of them; a
+    signature that takes longer reads slower."""
+    import time
+
+    import numpy as np
+
+    from hdsr_tf.evaluation.sr_report import side_by_side_speed
+
+    calls = []
+
+    def signature(name, seconds):
+        def fn(image):
+            calls.append((name, int(image.shape[0])))
+            time.sleep(seconds)
+        return fn
+
+    examples = {"fast": np.zeros((1, 7, 7, 1)), "slow": np.zeros((1, 7, 7, 1))}
+    speeds = side_by_side_speed({"fast": signature("fast", 0.001), "slow": signature("slow", 0.02)}, "image",
+                                examples, batch_sizes=(1, 4), repeats=8)
+    timed = [c for c in calls if c[1] == 4][2:]  # after one warm-up call each
+    assert [name for name, _ in timed] == ["fast", "slow"] * 3
+    assert speeds["fast"]["4"]["images_per_s"] > 5 * speeds["slow"]["4"]["images_per_s"]

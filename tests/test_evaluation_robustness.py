@@ -118,3 +118,21 @@ def test_a_named_subset_draws_exactly_the_full_benchmarks_images():
         for (i, x), (j, y) in zip(c.parts, full[c.name].parts):
             np.testing.assert_array_equal(i, j)
             np.testing.assert_array_equal(x, y)
+
+
+def test_validation_split_measures_only_the_added_reader_on_validation_digits(tiny_shipped, mnist_ready, tmp_path):
+    """Models are chosen on validation digits: --split validation --only-added reads the seeded validation
+    split (its clean row is the reader's accuracy there, not on the test digits) and trains no convnet."""
+    from hdsr_tf.data.splits import load_digits
+    from hdsr_tf.models import load_model
+
+    path = tiny_shipped / "cnn" / "recognizer.keras"
+    run_script("robustness.py", "--quick", "--split", "validation", "--only-added", "--models", tiny_shipped,
+               "--out", tmp_path, "--reader", f"mine={path}", check=True)
+    study = json.loads((tmp_path / "robustness.json").read_text())
+    assert [r["name"] for r in study["readers"]] == ["mine"] and study["split"] == "validation"
+    digits = load_digits("mnist", seed=0)
+    probs = load_model(path).predict(digits.val[0][:300].astype(np.float32) / 255.0, verbose=0)
+    clean = next(r for r in study["rows"] if r["condition"] == "clean")
+    assert clean["results"]["mine"]["accuracy"] == pytest.approx(float(np.mean(probs.argmax(1) == digits.val[1][:300])))
+    assert "MNIST validation digits" in (tmp_path / "robustness.md").read_text()

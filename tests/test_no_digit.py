@@ -82,13 +82,19 @@ def test_threshold_refuses_at_most_the_allowed_share_of_digits():
 
 def test_detector_training_fits_a_threshold_and_saves_a_safe_model(mnist_ready, tmp_path):
     out = tmp_path / "det"
-    proc = run_script("train_detector.py", "--limit", "128", "--epochs", "1", "--out-dir", out, check=True,
-                      timeout=300)
+    proc = run_script("train_detector.py", "--limit", "128", "--epochs", "1", "--filters", "8,12,16", "--out-dir", out,
+                      check=True, timeout=300)
     assert "threshold" in proc.stdout
     model = keras.saving.load_model(out / "detector.keras", safe_mode=True)
     assert model.output_shape == (None, 1) and model.layers[-1].name == "no_digit"
+    assert [model.get_layer(f"conv{s}b").filters for s in (1, 2, 3)] == [8, 12, 16]  # --filters set the widths
     summary = finished_summary(out)  # what a rerun reads to skip the finished run
     assert summary["threshold"] >= 0.5 and 0 <= summary["val_digits_refused"] <= 0.002 + 1 / 128
+
+
+def test_bad_detector_widths_are_one_clear_line(tmp_path):
+    proc = run_script("train_detector.py", "--filters", "16,x", "--out-dir", tmp_path / "det")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("error: --filters must be")
 
 
 def ink_detector() -> keras.Model:

@@ -11,7 +11,7 @@ from hdsr_tf.config import CNNConfig, DetectorConfig, GANConfig, HybridConfig
 from hdsr_tf.models import load_model
 from hdsr_tf.models.cnn import build_detector
 from hdsr_tf.models.hybrid import build_hybrid
-from hdsr_tf.training import classifier, super_resolution
+from hdsr_tf.training import classifier, detector, super_resolution
 
 SHIPPED = Path(__file__).resolve().parents[1] / "saved_models"
 
@@ -58,8 +58,7 @@ def _built(job, config_file):
     if job == "gan":
         return super_resolution.build_model(_config(GANConfig, config_file))
     if job == "detector":
-        _config(DetectorConfig, config_file)  # the config reads as the job's settings
-        return build_detector()
+        return build_detector(detector.widths(_config(DetectorConfig, config_file)))
     config = _config(HybridConfig, config_file)
     generator = super_resolution.build_model(_config(GANConfig, GENERATOR_RUNS[config.generator]))
     recognizer = classifier.build_model(_config(CNNConfig, RECOGNIZER_RUNS[config.recognizer]))

@@ -315,9 +315,10 @@ def summarize(rows: list[dict], names: list[str]) -> dict:
 # ------------------------------------------------------------------ report
 def markdown(study: dict, meta: dict) -> str:
     names = [r["name"] for r in study["readers"]]
-    scope = " (quick mode: a subset)" if study["quick"] else " (the full test set)"
+    split = study.get("split", "test")
+    scope = " (quick mode: a subset)" if study["quick"] else f" (the full {split} set)"
     lines = ["# Robustness benchmark", "",
-             f"{study['test_digits']} MNIST test digits{scope}, seed {study['seed']}, {meta.get('cpu', '')}; "
+             f"{study['test_digits']} MNIST {split} digits{scope}, seed {study['seed']}, {meta.get('cpu', '')}; "
              f"{study['seconds']} s for all conditions. "
              "Accuracy in %. Each reader brings an image to its own input size as the export does "
              "(area to shrink, bicubic to enlarge), so a 28-px recognizer on LR rows is bicubic + recognizer.", "",

@@ -33,10 +33,22 @@ def validate(config: DetectorConfig) -> list:
     if not 0 <= config.max_false_refusals < 1:
         raise ValueError("--max-false-refusals must be a fraction in [0, 1)")
     check_dataset(config.dataset, config.dida_dir)
+    widths(config)
     names = [r.strip() for r in config.recipes.split(",") if r.strip()]
     if not names:
         raise ValueError("--recipes must name at least one recipe")
     return [load_recipe(name) for name in names]
+
+
+def widths(config: DetectorConfig) -> tuple[int, ...]:
+    """``--filters`` as positive widths, one per stage."""
+    try:
+        values = tuple(int(w) for w in config.filters.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise ValueError(f"--filters must be positive integers separated by commas, not {config.filters!r}")
+    return values
 
 
 def labelled(digits: np.ndarray, count: int, seed: int, fonts) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +85,7 @@ def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> d
         schedule = keras.optimizers.schedules.CosineDecay(
             config.learning_rate / 10, decay_steps=max(1, total - steps), warmup_target=config.learning_rate,
             warmup_steps=min(steps, total // 4))
-        model = runner.for_training(build_detector())
+        model = runner.for_training(build_detector(widths(config)))
         model.compile(keras.optimizers.Adam(schedule), loss="binary_crossentropy",
                       weighted_metrics=["binary_accuracy"])
 
