@@ -14,7 +14,8 @@ blind direct rival, the jointly fine-tuned blind hybrid, and the served hybrid/3
 small digits with the rival and draws them with the blind generator); and any --reader you add. Writes
 robustness.md, robustness.json, accuracy_by_size.png and mnist_c.png into --out. With the eight
 default readers it took 23 minutes on a 2-core CPU; --quick runs a 300-digit subset in under a
-minute (for CI).
+minute (for CI). To choose between models, measure them on the seeded validation digits instead
+(--split validation --only-added --reader NAME=PATH ...): never on the test set.
 """
 
 from hdsr_tf import cli
