@@ -90,8 +90,9 @@ def comparison_figure(lr: np.ndarray, columns: dict[str, np.ndarray], hr: np.nda
 
 
 def side_by_side_speed(fns: dict, input_name: str, examples: dict, batch_sizes=(1, 256), repeats: int = 20) -> dict:
-    """:func:`serving_speed` of several signatures, timed in turns (one call of each, round after round) so
-    that a slow spell of a shared machine falls on all of them alike: {name: {batch: {p50_ms, images_per_s}}}.
+    """Median latency (ms) and throughput (images/s) of several signatures per batch size, timed in turns
+    (one call of each, round after round) so that a slow spell of a shared machine falls on all of them
+    alike: {name: {batch: {p50_ms, images_per_s}}}.
     Timed one after the other, version 4 over version 1 measured 0.86x and 0.96x in two runs minutes apart."""
     out = {name: {} for name in fns}
     for b in batch_sizes:
@@ -112,16 +113,5 @@ def side_by_side_speed(fns: dict, input_name: str, examples: dict, batch_sizes=(
 
 
 def serving_speed(fn, input_name: str, example: np.ndarray, batch_sizes=(1, 256), repeats: int = 20) -> dict:
-    """Median latency (ms) and throughput (images/s) of a SavedModel signature per batch size."""
-    out = {}
-    for b in batch_sizes:
-        x = tf.constant(np.resize(example, (b,) + example.shape[1:]).astype(np.float32))
-        fn(**{input_name: x})  # warm-up / trace
-        times = []
-        for _ in range(repeats if b == 1 else max(3, repeats // 4)):
-            t = time.perf_counter()
-            fn(**{input_name: x})
-            times.append(time.perf_counter() - t)
-        med = float(np.median(times))
-        out[str(b)] = {"p50_ms": med * 1000, "images_per_s": b / med}
-    return out
+    """One signature's :func:`side_by_side_speed`: {batch: {p50_ms, images_per_s}}."""
+    return side_by_side_speed({"fn": fn}, input_name, {"fn": example}, batch_sizes, repeats)["fn"]
