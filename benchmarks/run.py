@@ -266,12 +266,25 @@ def bench_numbers(n: int = 1000) -> dict:
     baseline = ev.baseline_reads(images, truth, predictor.read)
     baseline_s = time.perf_counter() - t
     crops = sum(len(c) for _, c in prepared)
-    return {"numbers": n, "digits_per_number": 5, "savedmodel": str(predictor.path.relative_to(ROOT)),
-            "seconds": round(total_s, 2), "numbers_per_s": round(n / total_s),
-            "segmentation_seconds": round(segment_s, 2), "candidate_crops": crops,
-            "string_accuracy": ev.score([r.number for r in reads], truth)["string_accuracy"],
-            "equal_cells_seconds_one_batch_per_image": round(baseline_s, 2),
-            "equal_cells_string_accuracy": ev.score(baseline, truth)["string_accuracy"]}
+    out = {"numbers": n, "digits_per_number": 5, "savedmodel": str(predictor.path.relative_to(ROOT)),
+           "seconds": round(total_s, 2), "numbers_per_s": round(n / total_s),
+           "segmentation_seconds": round(segment_s, 2), "candidate_crops": crops,
+           "string_accuracy": ev.score([r.number for r in reads], truth)["string_accuracy"],
+           "equal_cells_seconds_one_batch_per_image": round(baseline_s, 2),
+           "equal_cells_string_accuracy": ev.score(baseline, truth)["string_accuracy"]}
+    line_reader_path = ROOT / "saved_models" / "line_reader" / "line_reader.keras"
+    if line_reader_path.is_file():  # the default of predict.py --number: each number read whole
+        from hdsr_tf.line_reading import LineReader
+
+        line_reader = LineReader(line_reader_path)
+        line_reader.read(images[:20])  # warm-up
+        t = time.perf_counter()
+        reads = line_reader.read(images)
+        line_s = time.perf_counter() - t
+        out.update({"line_reader": str(line_reader_path.relative_to(ROOT)), "line_reader_seconds": round(line_s, 2),
+                    "line_reader_numbers_per_s": round(n / line_s),
+                    "line_reader_string_accuracy": ev.score([r.number for r in reads], truth)["string_accuracy"]})
+    return out
 
 
 # ---------------------------------------------------------------- predict

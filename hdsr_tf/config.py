@@ -81,6 +81,25 @@ class DetectorConfig(RunSettings):
 
 
 @dataclass
+class LineReaderConfig(RunSettings):
+    dataset: str = _help("mnist, dida or combined: the digits the lines are composed of", default="mnist")
+    dida_dir: str = _help("DIDA-style folder <root>/<0-9>/<images> (for dida/combined)", default="")
+    lines: int = _help("training lines composed once from training digits (hdsr_tf/data/lines.py)",
+                       default=200000)
+    val_lines: int = _help("validation lines composed from validation digits", default=4000)
+    distractors: float = _help("share of lines with an unlabelled letter or smudge among the digits, so the "
+                               "reader passes over marks that are no digit", default=0.25)
+    filters: str = _help("filters of the three conv stages, comma-separated", default="16,32,64")
+    units: int = _help("GRU units per direction", default=64)
+    learning_rate: float = _help("peak learning rate (Adam, cosine)", default=2e-3)
+    batch_size: int = _help("global batch size (32 trained 1.7x faster per line than 128 on 2 CPU cores)",
+                            default=32)
+    epochs: int = _help("maximum number of epochs", default=6)
+    early_stopping_patience: int = _help("epochs without a lower val_loss before stopping (0 = off)", default=2)
+    out_dir: str = _help("run directory", default="runs/line_reader")
+
+
+@dataclass
 class GANConfig(RunSettings):
     stage: str = _help("psnr, gan or both (psnr first, then gan from its weights)", default="both")
     scale: int = _help("super-resolution factor: 2 or 4", default=4)

@@ -227,9 +227,8 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     base = Path(base_dir)
     base.mkdir(parents=True, exist_ok=True)
     version = next_version(base) if version is None else int(version)
-    target = base / str(version)
-    if target.exists():
-        raise FileExistsError(f"{target} already exists; choose another --version")
+    if (base / str(version)).exists():
+        raise FileExistsError(f"{base / str(version)} already exists; choose another --version")
     size = input_size or int(model.get_layer("to_lr_size").size)
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"the pixel limit must be positive, not {max_pixels}")
@@ -263,6 +262,13 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
                           tf.TensorSpec([None], tf.int32, name="invert"),
                           tf.TensorSpec([None], tf.int32, name="normalize")])
 
+    return _write_archive(archive, base, version)
+
+
+def _write_archive(archive: keras.export.ExportArchive, base: Path, version: int) -> Path:
+    """Writes ``archive`` to ``base/<version>`` (TF Serving's layout) with its labels, atomically: a
+    server watching ``base`` never sees half a version."""
+    target = base / str(version)
     tmp = base / f".tmp-{version}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -273,3 +279,24 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def export_line_reader(model: keras.Model, base_dir: str | Path, version: int | None = None) -> Path:
+    """The line reader as a servable of its own, ``base_dir/<version>``. ``serving_default`` takes
+    ``line`` float32 [B, 24, W, 1] (``data/lines.line_input``, padded to one width) and returns
+    ``frame_probabilities`` [B, W/4, 11], which ``models/ctc.decode_frames`` turns into digits; a client
+    finds the lines, as it finds digit crops for the hybrid."""
+    base = Path(base_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    version = next_version(base) if version is None else int(version)
+    if (base / str(version)).exists():
+        raise FileExistsError(f"{base / str(version)} already exists; choose another --version")
+    height = int(model.input_shape[1])
+
+    def serve(line):
+        return {"frame_probabilities": tf.nn.softmax(tf.cast(model(line, training=False), tf.float32), axis=-1)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serve, [tf.TensorSpec([None, height, None, 1], tf.float32, name="line")])
+    return _write_archive(archive, base, version)

@@ -42,10 +42,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from hdsr_tf.data.framing import SIZE, fit_and_centre
+from hdsr_tf.data.framing import SIZE, fit_and_centre, to_ink
 from hdsr_tf.io import read_input_file
-
-MIN_CONTRAST = 0.25  # ink must stand this far (of the full range) above its background
 
 
 @dataclass
@@ -63,31 +61,6 @@ class NumberRead:
 
 
 # ------------------------------------------------------------------ ink
-def to_ink(image: np.ndarray) -> np.ndarray:
-    """Any 8/16-bit gray, BGR or BGRA image -> float32 [H,W] in [0,1], light ink on a black background."""
-    image = np.asarray(image)
-    if image.ndim == 3:
-        if image.shape[2] == 4:
-            image = image[..., :3]
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.shape[2] == 3 else image[..., 0]
-    if image.ndim != 2 or min(image.shape) < 1:
-        raise ValueError(f"expected a 2-D gray or colour image, got shape {np.shape(image)}")
-    gray = image.astype(np.float32)
-    if np.issubdtype(image.dtype, np.integer):
-        gray /= float(np.iinfo(image.dtype).max)
-    gray = np.nan_to_num(np.clip(gray, 0, 1))
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:  # dark ink on light paper
-        gray = 1.0 - gray
-    # An opening wider than a stroke keeps only the background (uneven light, paper shade); remove it.
-    k = max(3, (min(gray.shape) // 3) | 1)
-    background = cv2.morphologyEx(gray, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    ink = np.clip(gray - background, 0, None)
-    top = float(ink.max())
-    # Under MIN_CONTRAST the "ink" is paper texture or noise: there is nothing to read.
-    return ink / top if top >= MIN_CONTRAST else np.zeros_like(ink)
-
-
 def binarize(ink: np.ndarray) -> np.ndarray:
     """uint8 {0, 1} mask of ink pixels: Otsu's threshold, never below a faint floor."""
     as_u8 = np.round(ink * 255).astype(np.uint8)
@@ -408,6 +381,14 @@ def read_numbers(images: list[np.ndarray], reader: Reader, batch_size: int = 102
     return reads
 
 
+def read_images(images: list[np.ndarray], reader: Reader | None, line_reader=None) -> list[NumberRead]:
+    """Reads many images: with a line reader (``line_reading.LineReader``) each number is read whole;
+    without one, each is cut into digits that ``reader`` reads."""
+    if line_reader is not None:
+        return line_reader.read(images)
+    return read_numbers(images, reader)
+
+
 def draw_boxes(image: np.ndarray, read: NumberRead, path: Path) -> None:
     """Writes ``image`` with each digit's box and reading drawn on it."""
     canvas = np.asarray(image)
@@ -452,8 +433,10 @@ def decode_image(data: bytes) -> np.ndarray:
         raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({str(e)[:120]})") from None
 
 
-def read_number_files(reader: Reader, paths, boxes_dir=None, chunk: int = 256) -> list[dict]:
-    """Each file -> {path, number, confidence, digits, error}; crops of ``chunk`` files share batches.
+def read_number_files(reader: Reader | None, paths, boxes_dir=None, chunk: int = 256,
+                      line_reader=None) -> list[dict]:
+    """Each file -> {path, number, confidence, digits, error}; ``chunk`` files are read in one batch, by
+    :func:`read_images`.
 
     With ``boxes_dir`` each image is also written there with its boxes and digits drawn on it, under
     its own path (so that equal names in different folders never overwrite each other).
@@ -470,7 +453,7 @@ def read_number_files(reader: Reader, paths, boxes_dir=None, chunk: int = 256) -
                 record["error"] = str(e)
             records.append(record)
         keys = list(images)
-        for key, read in zip(keys, read_numbers([images[k] for k in keys], reader)):
+        for key, read in zip(keys, read_images([images[k] for k in keys], reader, line_reader)):
             records[key].update(number=read.number, confidence=read.confidence,
                                 digits=[vars(d) for d in read.digits])
             if boxes_dir:

@@ -1,4 +1,5 @@
-"""A TF Serving REST client for the exported hybrid (the standard library and numpy: no TensorFlow).
+"""A TF Serving REST client for the exported hybrid and line reader (the standard library, numpy and
+OpenCV: no TensorFlow).
 
 Requests use TF Serving's row format: ``{"signature_name": ..., "instances":
 [{"image_bytes": {"b64": ...}}, ...]}``; binary inputs must be base64 under a
@@ -13,6 +14,8 @@ import urllib.error
 import urllib.request
 
 import numpy as np
+
+from hdsr_tf.line_reading import LineReading
 
 NO_DIGIT, UNSURE = "-", "unsure"
 
@@ -58,8 +61,8 @@ def build_request(images: list[bytes], signature: str = "predict_image_bytes",
     return {"signature_name": signature, "instances": instances}
 
 
-def parse_response(body: dict | str | bytes) -> list[dict]:
-    """TF Serving's response -> one dict per image: digit, confidence, probabilities."""
+def _body(body: dict | str | bytes) -> dict:
+    """TF Serving's response as a dict with a ``predictions`` list; ServingError otherwise."""
     if isinstance(body, (str, bytes)):
         try:
             body = json.loads(body)
@@ -67,11 +70,15 @@ def parse_response(body: dict | str | bytes) -> list[dict]:
             raise ServingError(f"the server's answer is not JSON: {e}") from None
     if "error" in body:
         raise ServingError(f"the server answered with an error: {body['error']}")
-    predictions = body.get("predictions")
-    if not isinstance(predictions, list):
+    if not isinstance(body.get("predictions"), list):
         raise ServingError("the server's answer has no 'predictions' list")
+    return body
+
+
+def parse_response(body: dict | str | bytes) -> list[dict]:
+    """TF Serving's response -> one dict per image: digit, confidence, probabilities."""
     out = []
-    for p in predictions:
+    for p in _body(body)["predictions"]:
         try:
             out.append({"digit": int(p["digit"]), "confidence": float(p["confidence"]),
                         "probabilities": [float(v) for v in p["probabilities"]],
@@ -97,6 +104,29 @@ def read_tensors(url: str, images, timeout: float = 30.0) -> dict:
     if answers and all("no_digit" in r for r in answers):
         out["no_digit"] = np.asarray([r["no_digit"] for r in answers], np.float32)
     return out
+
+
+def read_line_frames(url: str, lines, timeout: float = 30.0) -> np.ndarray:
+    """Lines float32 [B, H, W, 1] -> the served line reader's ``frame_probabilities`` [B, W/4, 11], in one
+    request (``export.export_line_reader``)."""
+    body = {"signature_name": "serving_default",
+            "instances": [{"line": np.asarray(line, np.float32).round(4).tolist()} for line in lines]}
+    answer = _body(_call(url, timeout, json.dumps(body).encode()))
+    try:  # one output: TF Serving may leave out its name
+        frames = [p["frame_probabilities"] if isinstance(p, dict) else p for p in answer["predictions"]]
+        return np.asarray(frames, np.float32).reshape(len(lines), -1, 11)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ServingError(f"unexpected line reader answer ({e}): {str(answer)[:200]}") from None
+
+
+class ServedLineReader(LineReading):
+    """The line reader served by TF Serving at ``url`` (its ``:predict`` address)."""
+
+    def __init__(self, url: str, timeout: float = 30.0):
+        self.url, self.timeout = url, timeout
+
+    def frames(self, lines: np.ndarray) -> np.ndarray:
+        return read_line_frames(self.url, lines, self.timeout)
 
 
 def predict(url: str, images: list[bytes], timeout: float = 30.0, **options) -> list[dict]:

@@ -6,7 +6,8 @@ Rows: (a) recognizer on HR, (b) bicubic + recognizer, (c) PSNR-SR + recognizer,
 SavedModel (must equal e), (g) a CNN trained directly on LR digits, on the full
 test set; then a short row on reading whole numbers (5 test digits per image,
 200 seeded numbers: clear gaps at full resolution and at about 7 px per digit,
-and touching digits at full resolution), and a short
+and touching digits at full resolution; cut into digits that the SavedModel
+reads, and read whole by the line reader), and a short
 robustness summary of the newest exported hybrid (noise, blur, 6-10 px, JPEG and
 a blind mixed set; the full benchmark is scripts/robustness.py).
 
@@ -73,9 +74,16 @@ def main():
 
         conditions = [ev.Condition("separated", height, "dark_on_light") for height in ("full", "7px")]
         conditions.append(ev.Condition("touching", "full", "dark_on_light"))
-        number_rows = ev.evaluate(x, y, Predictor(root / "hybrid").read, conditions, args.numbers)
-        for row in number_rows:
-            print(f"  numbers: {row['condition']:<46} string accuracy {row['string_accuracy']:.2%}")
+        reader = Predictor(root / "hybrid").read
+        readers = {"cut, SavedModel": None}
+        if (root / "line_reader" / "line_reader.keras").is_file():
+            from hdsr_tf.line_reading import LineReader
+
+            readers["line reader"] = LineReader(root / "line_reader" / "line_reader.keras")
+        for name, line_reader in readers.items():
+            for row in ev.evaluate(x, y, reader, conditions, args.numbers, line_reader=line_reader):
+                number_rows.append({"reader": name, **row})
+                print(f"  numbers, {name:<15} {row['condition']:<42} string accuracy {row['string_accuracy']:.2%}")
     robustness_rows = []
     if not args.no_robustness and (root / "hybrid").is_dir():
         from hdsr_tf.evaluation import robustness as rb

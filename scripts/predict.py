@@ -12,7 +12,11 @@ file failed.
 --number reads whole numbers instead (postal codes, meter readings, form
 fields): one line per image with the number and its confidence (the chance
 that every digit is right); "" when no digit is found. --format json gives each
-digit's confidence and box [x, y, width, height] in input pixels.
+digit's confidence and box [x, y, width, height] in input pixels. By default the
+line reader (saved_models/line_reader) reads each number whole, so touching
+digits need no cut; the number's confidence is then its probability under the
+reader (CTC). --line-reader none cuts the number into digits that the
+SavedModel (--model) reads, and drops crops it calls "no digit".
 """
 
 import os
@@ -51,6 +55,9 @@ def collect(paths):
     return files, problems
 
 
+LINE_READER = "saved_models/line_reader/line_reader.keras"
+
+
 def main():
     parser = cli.parser(__doc__)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
@@ -67,6 +74,9 @@ def main():
                         help="print 'unsure' instead of a digit read with confidence under P")
     parser.add_argument("--number", action="store_true", help="read each image as a number of one or more digits")
     parser.add_argument("--boxes-dir", help="with --number: also write each image with its digit boxes drawn here")
+    parser.add_argument("--line-reader", default=LINE_READER, metavar="PATH",
+                        help="with --number: the line reader (.keras) that reads each number whole; 'none': cut "
+                             "the number into digits and read them with --model")
     args = parser.parse_args()
 
     from hdsr_tf.numbers import print_number_results, read_number_files
@@ -76,15 +86,22 @@ def main():
         cli.fail(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
     if args.boxes_dir and not args.number:
         cli.fail("--boxes-dir goes with --number")
-    predictor = Predictor(args.model)
     files, problems = collect(args.paths)
     if args.number:
-        results = read_number_files(predictor.read, files, args.boxes_dir)
+        reader, line_reader = None, None
+        if args.line_reader != "none":
+            from hdsr_tf.line_reading import LineReader
+
+            line_reader = LineReader(args.line_reader)
+        else:
+            reader = Predictor(args.model).read
+        results = read_number_files(reader, files, args.boxes_dir, line_reader=line_reader)
         results += [{"number": None, "confidence": None, "digits": None, **p} for p in problems]
         if not results:
             cli.fail("no image files found in the given paths")
         print_number_results(results, args.format)
         return 1 if any(r["error"] for r in results) else 0
+    predictor = Predictor(args.model)
     invert = {"auto": -1, "dark": 1, "light": 0}[args.ink]
     if not files and not problems:
         cli.fail("no image files found in the given paths")

@@ -10,6 +10,9 @@ image, so the bad one gets its own error line and the others their answers.
 
 --number reads each image as a whole number: the digits are found here, on the
 client, and all crops of a batch of images go to the server in one request.
+With --line-reader-model (the served line reader, scripts/export_line_reader.py)
+each number is read whole instead: the client scales each image's ink to a line
+and all lines go to the line reader in one request.
 """
 
 import sys
@@ -39,6 +42,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the server")
     parser.add_argument("--number", action="store_true", help="read each image as a number of one or more digits")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format (--number)")
+    parser.add_argument("--line-reader-model", default="", metavar="NAME",
+                        help="with --number: the served line reader's model name (e.g. line_reader) reads each "
+                             "number whole ('' = cut into digits that --model reads)")
     parser.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
                         help="print 'unsure' instead of a digit read with confidence under P")
     parser.add_argument("--batch-size", type=int, default=64, help="images per request")
@@ -59,12 +65,16 @@ def main():
     url = model_url(args.url, args.model, args.version)
     if args.number:
         from hdsr_tf.numbers import print_number_results, read_number_files
+        from hdsr_tf.serving import ServedLineReader
 
         def remote(crops):  # the digit crops, read by the server in one request
             return read_tensors(url, crops, args.timeout)
 
+        line_reader = None
+        if args.line_reader_model:
+            line_reader = ServedLineReader(model_url(args.url, args.line_reader_model), args.timeout)
         try:
-            results = read_number_files(remote, args.images)
+            results = read_number_files(remote, args.images, line_reader=line_reader)
         except ServingError as e:
             cli.fail(str(e))
         print_number_results(results, args.format)

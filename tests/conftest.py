@@ -142,3 +142,21 @@ def tiny_shipped(tmp_path_factory):
     export_hybrid(hybrid, root / "hybrid")
     build_lowres_recognizer(7, widths=(8, 8, 8, 8)).save(root / "lowres_cnn_x4" / "recognizer.keras")
     return root
+
+
+@pytest.fixture(scope="session")
+def number_folder(tmp_path_factory, mnist_ready):
+    """Two 5-digit numbers of MNIST test digits, a blank page and a corrupt PNG."""
+    import cv2
+
+    from hdsr_tf.data import mnist
+    from hdsr_tf.evaluation import numbers as ev
+
+    folder = tmp_path_factory.mktemp("numbers")
+    x, y = mnist.load_arrays("test")
+    images, labels = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), 2, seed=3)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        cv2.imwrite(str(folder / f"n{i}_{label}.png"), image)
+    cv2.imwrite(str(folder / "blank.png"), np.full((40, 100), 230, np.uint8))
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    return folder

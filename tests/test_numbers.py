@@ -108,24 +108,9 @@ def test_all_crops_of_all_images_are_read_in_one_batch():
         d.box[0] for d in reads[1].digits)
 
 
-@pytest.fixture(scope="module")
-def number_folder(tmp_path_factory, mnist_ready):
-    from hdsr_tf.data import mnist
-    from hdsr_tf.evaluation import numbers as ev
-
-    folder = tmp_path_factory.mktemp("numbers")
-    x, y = mnist.load_arrays("test")
-    images, labels = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), 2, seed=3)
-    for i, (image, label) in enumerate(zip(images, labels)):
-        cv2.imwrite(str(folder / f"n{i}_{label}.png"), image)
-    cv2.imwrite(str(folder / "blank.png"), np.full((40, 100), 230, np.uint8))
-    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
-    return folder
-
-
 def test_predict_number_json_schema_and_per_file_errors(number_folder, tmp_path):
-    proc = run_script("predict.py", "--number", "--format", "json", number_folder, "--boxes-dir", tmp_path / "boxes",
-                      timeout=300)
+    proc = run_script("predict.py", "--number", "--line-reader", "none", "--format", "json", number_folder,
+                      "--boxes-dir", tmp_path / "boxes", timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]  # one file failed; the others were read
     records = {r["path"].split("/")[-1]: r for r in json.loads(proc.stdout)}
     assert len(records) == 4 and {"blank.png", "corrupt.png"} <= set(records)
@@ -182,7 +167,7 @@ def test_evaluate_numbers_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready)
     run_script("evaluate_numbers.py", "--n", "3", "--out", out, check=True, timeout=600)
     data = json.loads((out / "numbers.json").read_text())
     assert data["meta"]["n"] == 3 and data["meta"]["digits"] == "MNIST test split"
-    assert len(data["rows"]) == 13 and len(list((out / "examples").glob("*.png"))) == 13
+    assert len(data["rows"]) == 14 and len(list((out / "examples").glob("*.png"))) == 14
     for row in data["rows"]:
         assert row["n"] == 3 and row["string_accuracy"] <= row["digit_accuracy"] + 1e-9
         assert {"baseline_string_accuracy", "baseline_digit_accuracy"} <= set(row)
@@ -218,3 +203,16 @@ def test_the_detector_decides_whether_a_touching_blob_is_one_digit_or_two():
 
     assert numbers.read_numbers([image], reader(merged_is_a_digit=False))[0].number == "33"
     assert numbers.read_numbers([image], reader(merged_is_a_digit=True))[0].number == "3"
+
+
+def test_a_stray_mark_stands_among_the_digits_but_not_in_the_label(mnist_ready):
+    from hdsr_tf.data import mnist
+    from hdsr_tf.evaluation import numbers as ev
+
+    x, y = mnist.load_arrays("test")
+    plain = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), 20, seed=0)
+    marked = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light", mark=True), 20, seed=0)
+    assert all(len(label) == 5 for label in marked[1])
+    blobs = [len(slots(image)) for image in marked[0]]
+    assert np.mean([b >= 6 for b in blobs]) >= 0.5  # five digits and the mark (a faint smudge may not count)
+    assert np.mean([len(slots(image)) == 5 for image in plain[0]]) >= 0.9

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from hdsr_tf.config import CNNConfig, DetectorConfig, GANConfig, HybridConfig
+from hdsr_tf.config import CNNConfig, DetectorConfig, GANConfig, HybridConfig, LineReaderConfig
+from hdsr_tf.data.lines import HEIGHT
 from hdsr_tf.models import load_model
 from hdsr_tf.models.cnn import build_detector
 from hdsr_tf.models.hybrid import build_hybrid
-from hdsr_tf.training import classifier, detector, super_resolution
+from hdsr_tf.models.line_reader import build_line_reader
+from hdsr_tf.training import classifier, detector, line_reader, super_resolution
 
 SHIPPED = Path(__file__).resolve().parents[1] / "saved_models"
 
@@ -34,6 +36,7 @@ MADE_BY = {
     "esrgan_x4_blind/generator_psnr.keras": ("gan", "esrgan_x4_blind/config.json"),
     "hybrid_x4_blind/hybrid.keras": ("hybrid", "hybrid_x4_blind/config.json"),
     "detector/detector.keras": ("detector", "detector/config.json"),
+    "line_reader/line_reader.keras": ("line_reader", "line_reader/config.json"),
 }
 # where a hybrid config's --generator comes from: a shipped file, or the run of one of these configs
 GENERATOR_RUNS = {"saved_models/esrgan_x4/generator_gan.keras": "esrgan_x4/config_4_ssim2_ft_gan.json",
@@ -59,6 +62,9 @@ def _built(job, config_file):
         return super_resolution.build_model(_config(GANConfig, config_file))
     if job == "detector":
         return build_detector(detector.widths(_config(DetectorConfig, config_file)))
+    if job == "line_reader":
+        config = _config(LineReaderConfig, config_file)
+        return build_line_reader(line_reader.filters(config), config.units, HEIGHT)
     config = _config(HybridConfig, config_file)
     generator = super_resolution.build_model(_config(GANConfig, GENERATOR_RUNS[config.generator]))
     recognizer = classifier.build_model(_config(CNNConfig, RECOGNIZER_RUNS[config.recognizer]))

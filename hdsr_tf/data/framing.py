@@ -1,5 +1,8 @@
 """MNIST's framing of one digit, in numpy and OpenCV: cut to the ink, fit into 20x20, centre by mass.
 
+Also :func:`to_ink`, the first step for any image of handwriting: light ink on
+black, the paper's shade removed (what both framing and the line reader read).
+
 The same steps as ``normalize.py``'s graph ops, for code that works on numpy
 arrays outside TensorFlow: the crops of a number (``hdsr_tf/numbers.py``), the
 synthetic non-digits (``non_digits.py``) and the composed numbers of the
@@ -12,6 +15,7 @@ import cv2
 import numpy as np
 
 SIZE, BOX = 28, 20  # MNIST: the digit fitted into 20x20, centred in 28x28
+MIN_CONTRAST = 0.25  # ink must stand this far (of the full range) above its background
 
 
 def crop_to_ink(image: np.ndarray, threshold: float) -> np.ndarray:
@@ -39,3 +43,28 @@ def fit_and_centre(ink: np.ndarray, size: int = SIZE, enlarge: int = cv2.INTER_C
         dy, dx = int(np.clip(dy, -top, size - nh - top)), int(np.clip(dx, -left, size - nw - left))
         canvas = np.roll(canvas, (dy, dx), axis=(0, 1))
     return canvas
+
+
+def to_ink(image: np.ndarray) -> np.ndarray:
+    """Any 8/16-bit gray, BGR or BGRA image -> float32 [H,W] in [0,1], light ink on a black background."""
+    image = np.asarray(image)
+    if image.ndim == 3:
+        if image.shape[2] == 4:
+            image = image[..., :3]
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.shape[2] == 3 else image[..., 0]
+    if image.ndim != 2 or min(image.shape) < 1:
+        raise ValueError(f"expected a 2-D gray or colour image, got shape {np.shape(image)}")
+    gray = image.astype(np.float32)
+    if np.issubdtype(image.dtype, np.integer):
+        gray /= float(np.iinfo(image.dtype).max)
+    gray = np.nan_to_num(np.clip(gray, 0, 1))
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:  # dark ink on light paper
+        gray = 1.0 - gray
+    # An opening wider than a stroke keeps only the background (uneven light, paper shade); remove it.
+    k = max(3, (min(gray.shape) // 3) | 1)
+    background = cv2.morphologyEx(gray, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    ink = np.clip(gray - background, 0, None)
+    top = float(ink.max())
+    # Under MIN_CONTRAST the "ink" is paper texture or noise: there is nothing to read.
+    return ink / top if top >= MIN_CONTRAST else np.zeros_like(ink)

@@ -142,7 +142,7 @@ def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | N
     if number_rows:
         from hdsr_tf.evaluation.numbers import markdown
 
-        lines += ["## Whole numbers (5 MNIST test digits in one image, read by the SavedModel)", "",
+        lines += ["## Whole numbers (5 MNIST test digits in one image)", "",
                   "Full table and conditions: `python scripts/evaluate_numbers.py`.", "", markdown(number_rows)]
     if robustness_rows:
         lines += [f"## Robustness, short ({robustness_rows[0]['model']}, the newest export, full test set)", "",

@@ -24,6 +24,7 @@ from hdsr_tf.data.framing import crop_to_ink
 SPACINGS = {"separated": (3, 9), "touching": (-3, 0)}  # gap between digit boxes, in pixels at full size
 HEIGHTS = {"full": None, "10px": 10, "7px": 7}  # target digit height after scaling the whole image
 PAPERS = ("dark_on_light", "light_on_dark")
+MARK_SEED = 104729  # stray marks are drawn with seed + this: no training draw uses it
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,20 @@ class Condition:
     height: str = "full"
     paper: str = "dark_on_light"
     length: int = 5  # digits per number; 0 = a seeded mix of 3 to 6
+    mark: bool = False  # a stray mark that is no digit among the digits (a letter in a held-out font, a smudge)
 
     @property
     def name(self) -> str:
         length = "3-6 digits" if self.length == 0 else f"{self.length} digits"
-        return f"{self.spacing}, {self.height}, {self.paper.replace('_', ' ')}, {length}"
+        return f"{self.spacing}, {self.height}, {self.paper.replace('_', ' ')}, {length}" + (
+            ", a stray mark" if self.mark else "")
+
+
+def conditions() -> list[Condition]:
+    """The report's conditions: every spacing, height and paper with 5 digits; 3-6 digits; a stray mark."""
+    rows = [Condition(s, h, p) for s in SPACINGS for h in HEIGHTS for p in PAPERS]
+    return rows + [Condition("separated", "full", "dark_on_light", length=0),
+                   Condition("separated", "full", "dark_on_light", mark=True)]
 
 
 def compose(digits: list[np.ndarray], condition: Condition, rng: np.random.Generator) -> np.ndarray:
@@ -74,14 +84,27 @@ def compose(digits: list[np.ndarray], condition: Condition, rng: np.random.Gener
 def make_set(images: np.ndarray, labels: np.ndarray, condition: Condition, n: int, seed: int):
     """n seeded numbers for ``condition`` from the given (test) digits: (list of images, list of strings)."""
     rng = np.random.default_rng([seed, zlib.crc32(condition.name.encode())])
+    marks = _marks(seed) if condition.mark else None
     out_images, out_labels = [], []
     for _ in range(n):
         length = condition.length or int(rng.integers(3, 7))
         idx = rng.integers(0, len(labels), length)
-        out_images.append(compose([images[i, ..., 0] if images.ndim == 4 else images[i] for i in idx], condition,
-                                  rng))
+        glyphs = [images[i, ..., 0] if images.ndim == 4 else images[i] for i in idx]
+        if marks is not None:  # somewhere among the digits, never named by the label
+            glyphs.insert(int(rng.integers(0, length + 1)), marks[int(rng.integers(len(marks)))])
+        out_images.append(compose(glyphs, condition, rng))
         out_labels.append("".join(str(int(labels[i])) for i in idx))
     return out_images, out_labels
+
+
+def _marks(seed: int) -> np.ndarray:
+    """Stray marks: letters and symbols in the fonts that no training used (issue 17's probe fonts), and
+    smudges, seeded apart from every training draw. uint8 [N,28,28]."""
+    from hdsr_tf.data import non_digits
+
+    letters = non_digits.draw("letters", 300, seed + MARK_SEED, fonts=non_digits.PROBE_FONTS)
+    smudges = non_digits.draw("smudges", 100, seed + MARK_SEED)
+    return np.concatenate([letters, smudges])[..., 0]
 
 
 def equal_cells(image: np.ndarray, length: int) -> tuple[list, np.ndarray]:
@@ -120,11 +143,11 @@ def baseline_reads(images: list[np.ndarray], truth: list[str], reader: numbers.R
 
 
 def evaluate(images: np.ndarray, labels: np.ndarray, reader: numbers.Reader, conditions: list[Condition],
-             n: int, seed: int = 0) -> list[dict]:
+             n: int, seed: int = 0, line_reader=None) -> list[dict]:
     rows = []
     for condition in conditions:
         composed, truth = make_set(images, labels, condition, n, seed)
-        reads = numbers.read_numbers(composed, reader)
+        reads = numbers.read_images(composed, reader, line_reader)
         row = {"condition": condition.name, **score([r.number for r in reads], truth)}
         baseline = score(baseline_reads(composed, truth, reader), truth)
         row["baseline_string_accuracy"], row["baseline_digit_accuracy"] = (baseline["string_accuracy"],
@@ -134,8 +157,11 @@ def evaluate(images: np.ndarray, labels: np.ndarray, reader: numbers.Reader, con
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| condition | n | string accuracy | digit accuracy | equal cells: string | equal cells: digit |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['condition']} | {r['n']} | {r['string_accuracy']:.2%} | {r['digit_accuracy']:.2%} | "
-              f"{r['baseline_string_accuracy']:.2%} | {r['baseline_digit_accuracy']:.2%} |" for r in rows]
+    """The rows as a table; a ``reader`` column first when the rows name their reader."""
+    named = any("reader" in r for r in rows)
+    header = "| condition | n | string accuracy | digit accuracy | equal cells: string | equal cells: digit |"
+    lines = [("| reader " if named else "") + header, ("|---" if named else "") + "|---|---|---|---|---|---|"]
+    lines += [(f"| {r.get('reader', '')} " if named else "") + f"| {r['condition']} | {r['n']} | "
+              f"{r['string_accuracy']:.2%} | {r['digit_accuracy']:.2%} | {r['baseline_string_accuracy']:.2%} | "
+              f"{r['baseline_digit_accuracy']:.2%} |" for r in rows]
     return "\n".join(lines) + "\n"

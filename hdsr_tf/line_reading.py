@@ -1,0 +1,107 @@
+"""Reading a number with the line reader: an image -> its ink as one line -> digits, boxes and confidences.
+
+The cut-and-read path in ``numbers.py`` has to decide where one digit ends;
+the line reader (``models/line_reader.py``) does not, so touching and
+overlapping digits cost it little. What it gives up is a box per digit: CTC
+says *which* frames emitted a digit, not where the digit's ink is. A digit's
+box here spans the columns from the least-inked column between it and its
+left neighbour's frames to the same column on its right, shrunk to the pieces
+of ink there that reach the columns where the reader saw the digit: exact for
+separated digits, a fair split of a touching pair, and a stray mark beside a
+digit stays out of its box.
+
+It is taught to pass over stray marks rather than guess a digit for them: it
+learned from lines holding letters and smudges that no label names
+(``data/lines.py``). Erasing the blobs that the served model's detector calls "no digit"
+before reading was measured and removed: the detector also refuses two
+touching digits, and erasing those cost more than the marks it caught
+(benchmarks/NOTES.md, session 11).
+
+The reading's confidence is its CTC probability, every alignment summed
+(``models/ctc.py``); each digit's is its best frame's probability.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hdsr_tf.data.framing import to_ink
+from hdsr_tf.data.lines import MAX_WIDTH, line_input, pad_lines
+from hdsr_tf.models.ctc import STRIDE, decode_frames, softmax
+from hdsr_tf.numbers import DigitRead, NumberRead
+
+MARGIN = 4  # line_input's left margin, in line columns
+
+
+class LineReading:
+    """Reads numbers given ``frames``: lines float32 [N, HEIGHT, W, 1] -> frame probabilities [N, W/4, 11].
+    :class:`LineReader` computes them with a Keras model; ``serving.ServedLineReader`` asks TF Serving."""
+
+    def frames(self, lines: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def read(self, images: list[np.ndarray]) -> list[NumberRead]:
+        """Images of numbers -> one :class:`NumberRead` each, every line read in one batch."""
+        inks = [to_ink(image) for image in images]
+        placed = [line_input(ink) for ink in inks]
+        probs = self.frames(pad_lines([line for line, _ in placed], MAX_WIDTH))
+        return [_number(p, line, mapping, ink) if line.max() > 0 else NumberRead()  # no ink: nothing to read
+                for p, (line, mapping), ink in zip(probs, placed, inks)]
+
+
+class LineReader(LineReading):
+    """A trained line reader (``line_reader.keras``), loaded with safe_mode on."""
+
+    def __init__(self, path: str | Path):
+        from hdsr_tf.models import load_model
+
+        self.path = Path(path)
+        self.model = load_model(self.path)
+
+    def frames(self, lines: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        out = [np.asarray(self.model(lines[i:i + batch_size], training=False))
+               for i in range(0, len(lines), batch_size)]
+        return softmax(np.concatenate(out)) if out else np.zeros((0, lines.shape[2] // STRIDE, 11), np.float32)
+
+
+def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int], ink: np.ndarray) -> NumberRead:
+    digits, confidences, spans, path = decode_frames(probs)
+    if not digits:
+        return NumberRead()
+    scale, x0, _ = mapping
+    profile = line.sum(axis=0)
+    width = line.shape[1]
+    centres = [int(round((a + b + 1) / 2 * STRIDE)) for a, b in spans]
+    # a digit's columns: from the least-inked column between its frames and its left neighbour's, to the next one
+    edges = [0] + [lo + int(np.argmin(profile[lo:hi])) if hi > lo else lo
+                   for lo, hi in zip(centres[:-1], centres[1:])] + [width]
+    reads = []
+    for digit, confidence, a, b, centre in zip(digits, confidences, edges[:-1], edges[1:], centres):
+        def to_input(c):
+            return x0 + (c - MARGIN) / scale
+
+        xa = max(0, int(np.floor(to_input(a))))
+        xb = min(ink.shape[1], max(xa + 1, int(np.ceil(to_input(b)))))
+        reach = max(1.0, STRIDE / scale)  # a frame's width in input pixels
+        near = (int(np.floor(to_input(centre) - reach)) - xa, int(np.ceil(to_input(centre) + reach)) - xa)
+        reads.append(DigitRead(digit, confidence, _ink_box(ink, xa, xb, near)))
+    return NumberRead("".join(map(str, digits)), path, reads)
+
+
+def _ink_box(ink: np.ndarray, xa: int, xb: int, near: tuple[int, int]) -> list[int]:
+    """[x, y, width, height] of the digit's ink in columns [xa, xb): the pieces of ink (pixels above 0.3,
+    connected) that reach the columns ``near`` (relative to xa) where the reader saw it, so a mark beside
+    the digit stays out of its box; all the band's ink when no piece reaches them; the whole band when
+    it holds none."""
+    band = (ink[:, xa:xb] > 0.3).astype(np.uint8)
+    count, labels = cv2.connectedComponents(band, connectivity=8)
+    lo, hi = max(0, near[0]), min(band.shape[1], max(near[1], near[0] + 1))
+    mine = set(np.unique(labels[:, lo:hi])) - {0}
+    keep = np.isin(labels, list(mine)) if mine else band.astype(bool)
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    if not rows.size:
+        return [xa, 0, xb - xa, ink.shape[0]]
+    return [xa + int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
