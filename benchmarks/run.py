@@ -244,9 +244,10 @@ def bench_hostile() -> dict:
 
 # ---------------------------------------------------------------- numbers
 def bench_numbers(n: int = 1000) -> dict:
-    """Reading 1,000 five-digit numbers (MNIST test digits, clear gaps, full resolution) through the
-    SavedModel: segmentation and framing on the CPU, every crop in batches; the naive equal-cell
-    slicing (N known) read the same way as the peer."""
+    """Reading 1,000 five-digit numbers (MNIST test digits, clear gaps, full resolution): the line reader
+    (predict.py --number's default; the digits that stand alone read again by the SavedModel) beside the
+    segmenter (every candidate crop through the SavedModel, in batches) and the naive equal-cell slicing
+    (N known) read the same way."""
     from hdsr_tf import numbers
     from hdsr_tf.data import mnist
     from hdsr_tf.evaluation import numbers as ev
@@ -273,13 +274,13 @@ def bench_numbers(n: int = 1000) -> dict:
            "equal_cells_seconds_one_batch_per_image": round(baseline_s, 2),
            "equal_cells_string_accuracy": ev.score(baseline, truth)["string_accuracy"]}
     line_reader_path = ROOT / "saved_models" / "line_reader" / "line_reader.keras"
-    if line_reader_path.is_file():  # the default of predict.py --number: each number read whole
-        from hdsr_tf.line_reading import LineReader
+    if line_reader_path.is_file():  # the default of predict.py --number: each number read whole, and
+        from hdsr_tf.line_reading import LineReader  # the digits that stand alone read again by the SavedModel
 
         line_reader = LineReader(line_reader_path)
-        line_reader.read(images[:20])  # warm-up
+        line_reader.read(images[:20], crop_reader=predictor.read)  # warm-up
         t = time.perf_counter()
-        reads = line_reader.read(images)
+        reads = line_reader.read(images, crop_reader=predictor.read)
         line_s = time.perf_counter() - t
         out.update({"line_reader": str(line_reader_path.relative_to(ROOT)), "line_reader_seconds": round(line_s, 2),
                     "line_reader_numbers_per_s": round(n / line_s),

@@ -30,8 +30,8 @@ import numpy as np
 
 from hdsr_tf.data.framing import to_ink
 from hdsr_tf.data.lines import MAX_WIDTH, line_input, pad_lines
-from hdsr_tf.models.ctc import STRIDE, decode_frames, softmax
-from hdsr_tf.numbers import DigitRead, NumberRead
+from hdsr_tf.models.ctc import BLANK, STRIDE, decode_frames, softmax
+from hdsr_tf.numbers import CropReads, DigitRead, NumberRead, Reader, mnist_frame
 
 MARGIN = 4  # line_input's left margin, in line columns
 
@@ -43,13 +43,22 @@ class LineReading:
     def frames(self, lines: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def read(self, images: list[np.ndarray]) -> list[NumberRead]:
-        """Images of numbers -> one :class:`NumberRead` each, every line read in one batch."""
+    def read(self, images: list[np.ndarray], crop_reader: Reader | None = None) -> list[NumberRead]:
+        """Images of numbers -> one :class:`NumberRead` each, every line read in one batch. With
+        ``crop_reader`` (the SavedModel's ``serving_default``), each digit that stands alone is also
+        read as an MNIST-framed crop, all crops in one batch, and :func:`_fuse`d with the line's reading."""
         inks = [to_ink(image) for image in images]
         placed = [line_input(ink) for ink in inks]
         probs = self.frames(pad_lines([line for line, _ in placed], MAX_WIDTH))
-        return [_number(p, line, mapping, ink) if line.max() > 0 else NumberRead()  # no ink: nothing to read
-                for p, (line, mapping), ink in zip(probs, placed, inks)]
+        found = [_number(p, line, mapping, ink) if line.max() > 0 else (NumberRead(), [])  # no ink: nothing
+                 for p, (line, mapping), ink in zip(probs, placed, inks)]
+        alone = [(i, k, dist, crop) for i, (_, digits) in enumerate(found) for k, (dist, crop) in enumerate(digits)
+                 if crop is not None]
+        if crop_reader is not None and alone:
+            crop_probs = CropReads.of(crop_reader(np.stack([crop for *_, crop in alone])[..., None])).probs
+            for (i, k, dist, _), p in zip(alone, crop_probs):
+                _fuse(found[i][0], k, dist, p)
+        return [read for read, _ in found]
 
 
 class LineReader(LineReading):
@@ -67,10 +76,13 @@ class LineReader(LineReading):
         return softmax(np.concatenate(out)) if out else np.zeros((0, lines.shape[2] // STRIDE, 11), np.float32)
 
 
-def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int], ink: np.ndarray) -> NumberRead:
+def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int],
+            ink: np.ndarray) -> tuple[NumberRead, list]:
+    """One line's reading, and for each digit (the line's distribution over 0-9 at its best frame, its
+    MNIST-framed crop when it stands alone, else None)."""
     digits, confidences, spans, path = decode_frames(probs)
     if not digits:
-        return NumberRead()
+        return NumberRead(), []
     scale, x0, _ = mapping
     profile = line.sum(axis=0)
     width = line.shape[1]
@@ -78,8 +90,8 @@ def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int]
     # a digit's columns: from the least-inked column between its frames and its left neighbour's, to the next one
     edges = [0] + [lo + int(np.argmin(profile[lo:hi])) if hi > lo else lo
                    for lo, hi in zip(centres[:-1], centres[1:])] + [width]
-    reads = []
-    for digit, confidence, a, b, centre in zip(digits, confidences, edges[:-1], edges[1:], centres):
+    reads, extras = [], []
+    for digit, confidence, a, b, centre, (t0, t1) in zip(digits, confidences, edges[:-1], edges[1:], centres, spans):
         def to_input(c):
             return x0 + (c - MARGIN) / scale
 
@@ -87,15 +99,32 @@ def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int]
         xb = min(ink.shape[1], max(xa + 1, int(np.ceil(to_input(b)))))
         reach = max(1.0, STRIDE / scale)  # a frame's width in input pixels
         near = (int(np.floor(to_input(centre) - reach)) - xa, int(np.ceil(to_input(centre) + reach)) - xa)
-        reads.append(DigitRead(digit, confidence, _ink_box(ink, xa, xb, near)))
-    return NumberRead("".join(map(str, digits)), path, reads)
+        box, crop = _ink_box(ink, xa, xb, near)
+        reads.append(DigitRead(digit, confidence, box))
+        best = t0 + int(np.argmax(probs[t0:t1 + 1, digit]))
+        extras.append((probs[best, :BLANK] / max(float(probs[best, :BLANK].sum()), 1e-12), crop))
+    return NumberRead("".join(map(str, digits)), path, reads), extras
 
 
-def _ink_box(ink: np.ndarray, xa: int, xb: int, near: tuple[int, int]) -> list[int]:
+def _fuse(read: NumberRead, k: int, line_dist: np.ndarray, crop_probs: np.ndarray) -> None:
+    """Digit ``k`` of ``read`` becomes the most likely under both readings (their product, renormalized);
+    the number's confidence trades the line's belief in the old digit for the fused belief in the new."""
+    fused = line_dist * crop_probs
+    if fused.sum() <= 0:
+        return
+    fused = fused / fused.sum()
+    old, new = read.digits[k].digit, int(np.argmax(fused))
+    read.confidence = float(min(1.0, read.confidence * fused[new] / max(float(line_dist[old]), 1e-12)))
+    read.digits[k].digit, read.digits[k].confidence = new, float(fused[new])
+    read.number = "".join(str(d.digit) for d in read.digits)
+
+
+def _ink_box(ink: np.ndarray, xa: int, xb: int, near: tuple[int, int]) -> tuple[list[int], np.ndarray | None]:
     """[x, y, width, height] of the digit's ink in columns [xa, xb): the pieces of ink (pixels above 0.3,
     connected) that reach the columns ``near`` (relative to xa) where the reader saw it, so a mark beside
     the digit stays out of its box; all the band's ink when no piece reaches them; the whole band when
-    it holds none."""
+    it holds none. Also the digit's MNIST-framed crop [28,28] when it stands alone (its pieces touch
+    neither edge of the band), else None."""
     band = (ink[:, xa:xb] > 0.3).astype(np.uint8)
     count, labels = cv2.connectedComponents(band, connectivity=8)
     lo, hi = max(0, near[0]), min(band.shape[1], max(near[1], near[0] + 1))
@@ -103,5 +132,9 @@ def _ink_box(ink: np.ndarray, xa: int, xb: int, near: tuple[int, int]) -> list[i
     keep = np.isin(labels, list(mine)) if mine else band.astype(bool)
     rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
     if not rows.size:
-        return [xa, 0, xb - xa, ink.shape[0]]
-    return [xa + int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
+        return [xa, 0, xb - xa, ink.shape[0]], None
+    y0, y1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    alone = mine and c0 > 0 and c1 < band.shape[1]
+    own = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # with its anti-aliased rim
+    crop = mnist_frame(np.where(own, ink[:, xa:xb], 0.0)[y0:y1, c0:c1]) if alone else None
+    return [xa + c0, y0, c1 - c0, y1 - y0], crop

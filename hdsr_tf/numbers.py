@@ -382,10 +382,11 @@ def read_numbers(images: list[np.ndarray], reader: Reader, batch_size: int = 102
 
 
 def read_images(images: list[np.ndarray], reader: Reader | None, line_reader=None) -> list[NumberRead]:
-    """Reads many images: with a line reader (``line_reading.LineReader``) each number is read whole;
-    without one, each is cut into digits that ``reader`` reads."""
+    """Reads many images: with a line reader (``line_reading.LineReader``) each number is read whole, and
+    ``reader`` (when given) reads again each digit that stands alone; without one, each number is cut into
+    digits that ``reader`` reads."""
     if line_reader is not None:
-        return line_reader.read(images)
+        return line_reader.read(images, crop_reader=reader)
     return read_numbers(images, reader)
 
 

@@ -14,9 +14,11 @@ fields): one line per image with the number and its confidence (the chance
 that every digit is right); "" when no digit is found. --format json gives each
 digit's confidence and box [x, y, width, height] in input pixels. By default the
 line reader (saved_models/line_reader) reads each number whole, so touching
-digits need no cut; the number's confidence is then its probability under the
-reader (CTC). --line-reader none cuts the number into digits that the
-SavedModel (--model) reads, and drops crops it calls "no digit".
+digits need no cut, and the SavedModel (--model) reads again each digit that
+stands alone (the two readings are multiplied); the number's confidence is its
+probability under the line reader (CTC), updated for digits the SavedModel
+changed. --line-reader none cuts the number into digits that the SavedModel
+reads, and drops crops it calls "no digit".
 """
 
 import os
@@ -88,14 +90,12 @@ def main():
         cli.fail("--boxes-dir goes with --number")
     files, problems = collect(args.paths)
     if args.number:
-        reader, line_reader = None, None
+        line_reader = None
         if args.line_reader != "none":
             from hdsr_tf.line_reading import LineReader
 
             line_reader = LineReader(args.line_reader)
-        else:
-            reader = Predictor(args.model).read
-        results = read_number_files(reader, files, args.boxes_dir, line_reader=line_reader)
+        results = read_number_files(Predictor(args.model).read, files, args.boxes_dir, line_reader=line_reader)
         results += [{"number": None, "confidence": None, "digits": None, **p} for p in problems]
         if not results:
             cli.fail("no image files found in the given paths")

@@ -11,8 +11,9 @@ image, so the bad one gets its own error line and the others their answers.
 --number reads each image as a whole number: the digits are found here, on the
 client, and all crops of a batch of images go to the server in one request.
 With --line-reader-model (the served line reader, scripts/export_line_reader.py)
-each number is read whole instead: the client scales each image's ink to a line
-and all lines go to the line reader in one request.
+each number is read whole instead: the client scales each image's ink to a line,
+all lines go to the line reader in one request, and the digits that stand alone
+to the hybrid in a second one (as predict.py --number reads).
 """
 
 import sys

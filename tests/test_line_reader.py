@@ -98,7 +98,7 @@ def test_greedy_decoding_collapses_repeats_and_keeps_blank_separated_doubles():
 
 class _Spelling:
     """Stands in for a trained model: frames that spell ``text``, one digit per blob of the line, at the
-    blob's centre."""
+    blob's centre (spread evenly over the ink when one blob holds them all: touching)."""
 
     def __init__(self, text):
         self.text = text
@@ -110,6 +110,9 @@ class _Spelling:
             cols = x[n, :, :, 0].max(0) > 0.3
             starts = np.flatnonzero(cols & ~np.r_[False, cols[:-1]])
             ends = np.flatnonzero(cols & ~np.r_[cols[1:], False])
+            if len(starts) == 1 < len(self.text):  # one blob for several digits: touching
+                edges = np.linspace(starts[0], ends[-1], len(self.text) + 1).astype(int)
+                starts, ends = edges[:-1], edges[1:]
             for char, a, b in zip(self.text, starts, ends):
                 t = (a + b) // 2 // STRIDE
                 out[n, t, BLANK], out[n, t, int(char)] = -9.0, 9.0
@@ -133,6 +136,37 @@ def test_each_digit_gets_the_box_of_its_own_ink():
     truth = [lattice.whole()[0] for lattice in numbers.segment(numbers.to_ink(image))]
     for d, box in zip(read.digits, truth):
         assert all(abs(a - b) <= 1 for a, b in zip(d.box, box)), (d.box, box)
+
+
+class _Unsure(_Spelling):
+    """Spells ``text`` but hesitates over its first digit: 0.6 for it, 0.4 for ``rival``."""
+
+    def __init__(self, text, rival):
+        super().__init__(text)
+        self.rival = rival
+
+    def __call__(self, x, training=False):
+        out = super().__call__(x, training)
+        for n in range(len(out)):
+            t = int(np.flatnonzero(out[n, :, BLANK] < 0)[0])  # the first digit's frame
+            out[n, t, int(self.text[0])], out[n, t, self.rival] = np.log(0.6) + 20, np.log(0.4) + 20
+        return out
+
+
+def test_a_digit_standing_alone_is_read_again_and_the_readings_multiplied():
+    def crops_say_5(crops):
+        probs = np.full((len(crops), 10), 0.02 / 9, np.float32)
+        probs[:, 5] = 0.98
+        return probs
+
+    reader = _reader("38")
+    reader.model = _Unsure("38", rival=5)
+    separated, touching = line("38", gap=10), line("38", gap=-2)
+    assert [r.number for r in reader.read([separated, touching])] == ["38", "38"]
+    fused, kept = reader.read([separated, touching], crop_reader=crops_say_5)
+    assert fused.number == "58"  # 0.6 x 0.002 for the 3 against 0.4 x 0.98 for the 5; the sure 8 stays
+    assert fused.digits[0].confidence == pytest.approx(0.4 * 0.98 / (0.4 * 0.98 + 0.6 * 0.02 / 9), rel=1e-3)
+    assert kept.number == "38"  # touching digits do not stand alone: the line's reading stands
 
 
 def test_an_image_without_ink_reads_as_no_number():
@@ -220,7 +254,9 @@ class _FakeServers:
                     probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
                     preds = [p.tolist() for p in probs]  # one output: TF Serving leaves out its name
                 else:
-                    preds = [{"digit": 4, "confidence": 1.0, "probabilities": list(np.eye(10)[4]), "no_digit": 0.0}
+                    soft = np.full(10, 0.1 / 9)
+                    soft[4] = 0.9
+                    preds = [{"digit": 4, "confidence": 0.9, "probabilities": soft.tolist(), "no_digit": 0.0}
                              for _ in body["instances"]]
                 self.send_response(200)
                 self.end_headers()
@@ -252,6 +288,8 @@ def test_serving_client_reads_numbers_with_the_served_line_reader(tmp_path):
                           "--format", "json", tmp_path / "a.png", tmp_path / "b.png", timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     records = json.loads(proc.stdout)
-    assert [r["number"] for r in records] == ["12", "123"]  # the line reader's reading, not the hybrid's 4s
+    # the line reader's reading: the hybrid's confident 4s cannot outvote its confident digits
+    assert [r["number"] for r in records] == ["12", "123"]
     assert all(len(d["box"]) == 4 for r in records for d in r["digits"])
-    assert servers.requests == [("/v1/models/line_reader:predict", 2)]  # both images' lines in one request
+    # both images' lines in one request, then the digits that stand alone (all five) in another
+    assert servers.requests == [("/v1/models/line_reader:predict", 2), ("/v1/models/hybrid:predict", 5)]
