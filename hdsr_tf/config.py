@@ -19,6 +19,19 @@ from pathlib import Path
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
+def positive_ints(text: str, flag: str, count: int | None = None, count_word: str = "") -> tuple[int, ...]:
+    """A flag's comma-separated positive integers (``count`` of them when given, named ``count_word`` in
+    the error); ValueError with the flag's name otherwise."""
+    try:
+        values = tuple(int(w) for w in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1 or (count is not None and len(values) != count):
+        amount = f"{count_word} " if count_word else ""
+        raise ValueError(f"{flag} must be {amount}positive integers separated by commas, not {text!r}")
+    return values
+
+
 def _help(text: str, **kw):
     return field(metadata={"help": text}, **kw)
 

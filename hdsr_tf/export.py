@@ -224,11 +224,7 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     model's own ``recognizer`` layer). ``detector`` (with routing) adds the ``no_digit`` output and
     answers digit -1 above ``no_digit_threshold``.
     """
-    base = Path(base_dir)
-    base.mkdir(parents=True, exist_ok=True)
-    version = next_version(base) if version is None else int(version)
-    if (base / str(version)).exists():
-        raise FileExistsError(f"{base / str(version)} already exists; choose another --version")
+    base, version = _new_version(base_dir, version)
     size = input_size or int(model.get_layer("to_lr_size").size)
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"the pixel limit must be positive, not {max_pixels}")
@@ -265,6 +261,17 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     return _write_archive(archive, base, version)
 
 
+def _new_version(base_dir: str | Path, version: int | None) -> tuple[Path, int]:
+    """The model base folder (created) and the version to write: the next free integer unless given; a
+    version that exists already is refused, never overwritten."""
+    base = Path(base_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    version = next_version(base) if version is None else int(version)
+    if (base / str(version)).exists():
+        raise FileExistsError(f"{base / str(version)} already exists; choose another --version")
+    return base, version
+
+
 def _write_archive(archive: keras.export.ExportArchive, base: Path, version: int) -> Path:
     """Writes ``archive`` to ``base/<version>`` (TF Serving's layout) with its labels, atomically: a
     server watching ``base`` never sees half a version."""
@@ -286,11 +293,7 @@ def export_line_reader(model: keras.Model, base_dir: str | Path, version: int | 
     ``line`` float32 [B, 24, W, 1] (``data/lines.line_input``, padded to one width) and returns
     ``frame_probabilities`` [B, W/4, 11], which ``models/ctc.decode_frames`` turns into digits; a client
     finds the lines, as it finds digit crops for the hybrid."""
-    base = Path(base_dir)
-    base.mkdir(parents=True, exist_ok=True)
-    version = next_version(base) if version is None else int(version)
-    if (base / str(version)).exists():
-        raise FileExistsError(f"{base / str(version)} already exists; choose another --version")
+    base, version = _new_version(base_dir, version)
     height = int(model.input_shape[1])
 
     def serve(line):

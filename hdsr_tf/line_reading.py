@@ -18,7 +18,8 @@ touching digits, and erasing those cost more than the marks it caught
 (benchmarks/NOTES.md, session 11).
 
 The reading's confidence is its CTC probability, every alignment summed
-(``models/ctc.py``); each digit's is its best frame's probability.
+(``models/ctc.py``); each digit's is its best frame's probability, or, for a
+digit the SavedModel read again, the two readings' product (:func:`_fuse`).
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ class LineReading:
         probs = self.frames(pad_lines([line for line, _ in placed], MAX_WIDTH))
         found = [_number(p, line, mapping, ink) if line.max() > 0 else (NumberRead(), [])  # no ink: nothing
                  for p, (line, mapping), ink in zip(probs, placed, inks)]
-        alone = [(i, k, dist, crop) for i, (_, digits) in enumerate(found) for k, (dist, crop) in enumerate(digits)
-                 if crop is not None]
+        alone = [(i, k, dist, own) for i, (_, digits) in enumerate(found) for k, (dist, own) in enumerate(digits)
+                 if own is not None]
         if crop_reader is not None and alone:
-            crop_probs = CropReads.of(crop_reader(np.stack([crop for *_, crop in alone])[..., None])).probs
+            crops = np.stack([mnist_frame(own) for *_, own in alone])[..., None]
+            crop_probs = CropReads.of(crop_reader(crops)).probs
             for (i, k, dist, _), p in zip(alone, crop_probs):
                 _fuse(found[i][0], k, dist, p)
         return [read for read, _ in found]
@@ -78,8 +80,8 @@ class LineReader(LineReading):
 
 def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int],
             ink: np.ndarray) -> tuple[NumberRead, list]:
-    """One line's reading, and for each digit (the line's distribution over 0-9 at its best frame, its
-    MNIST-framed crop when it stands alone, else None)."""
+    """One line's reading, and for each digit (the line's distribution over 0-9 at its best frame, its own
+    ink cut to its box when it stands alone, else None)."""
     digits, confidences, spans, path = decode_frames(probs)
     if not digits:
         return NumberRead(), []
@@ -90,19 +92,19 @@ def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int]
     # a digit's columns: from the least-inked column between its frames and its left neighbour's, to the next one
     edges = [0] + [lo + int(np.argmin(profile[lo:hi])) if hi > lo else lo
                    for lo, hi in zip(centres[:-1], centres[1:])] + [width]
+    def to_input(c):  # a line column -> an input column
+        return x0 + (c - MARGIN) / scale
+
     reads, extras = [], []
     for digit, confidence, a, b, centre, (t0, t1) in zip(digits, confidences, edges[:-1], edges[1:], centres, spans):
-        def to_input(c):
-            return x0 + (c - MARGIN) / scale
-
         xa = max(0, int(np.floor(to_input(a))))
         xb = min(ink.shape[1], max(xa + 1, int(np.ceil(to_input(b)))))
         reach = max(1.0, STRIDE / scale)  # a frame's width in input pixels
         near = (int(np.floor(to_input(centre) - reach)) - xa, int(np.ceil(to_input(centre) + reach)) - xa)
-        box, crop = _ink_box(ink, xa, xb, near)
+        box, own = _ink_box(ink, xa, xb, near)
         reads.append(DigitRead(digit, confidence, box))
         best = t0 + int(np.argmax(probs[t0:t1 + 1, digit]))
-        extras.append((probs[best, :BLANK] / max(float(probs[best, :BLANK].sum()), 1e-12), crop))
+        extras.append((probs[best, :BLANK] / max(float(probs[best, :BLANK].sum()), 1e-12), own))
     return NumberRead("".join(map(str, digits)), path, reads), extras
 
 
@@ -123,10 +125,10 @@ def _ink_box(ink: np.ndarray, xa: int, xb: int, near: tuple[int, int]) -> tuple[
     """[x, y, width, height] of the digit's ink in columns [xa, xb): the pieces of ink (pixels above 0.3,
     connected) that reach the columns ``near`` (relative to xa) where the reader saw it, so a mark beside
     the digit stays out of its box; all the band's ink when no piece reaches them; the whole band when
-    it holds none. Also the digit's MNIST-framed crop [28,28] when it stands alone (its pieces touch
-    neither edge of the band), else None."""
+    it holds none. Also the digit's own ink (with its anti-aliased rim) cut to that box when it stands
+    alone (its pieces touch neither edge of the band), else None."""
     band = (ink[:, xa:xb] > 0.3).astype(np.uint8)
-    count, labels = cv2.connectedComponents(band, connectivity=8)
+    _, labels = cv2.connectedComponents(band, connectivity=8)
     lo, hi = max(0, near[0]), min(band.shape[1], max(near[1], near[0] + 1))
     mine = set(np.unique(labels[:, lo:hi])) - {0}
     keep = np.isin(labels, list(mine)) if mine else band.astype(bool)
@@ -134,7 +136,8 @@ def _ink_box(ink: np.ndarray, xa: int, xb: int, near: tuple[int, int]) -> tuple[
     if not rows.size:
         return [xa, 0, xb - xa, ink.shape[0]], None
     y0, y1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    alone = mine and c0 > 0 and c1 < band.shape[1]
-    own = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # with its anti-aliased rim
-    crop = mnist_frame(np.where(own, ink[:, xa:xb], 0.0)[y0:y1, c0:c1]) if alone else None
-    return [xa + c0, y0, c1 - c0, y1 - y0], crop
+    own = None
+    if mine and c0 > 0 and c1 < band.shape[1]:  # stands alone
+        rim = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        own = np.where(rim, ink[:, xa:xb], 0.0)[y0:y1, c0:c1]
+    return [xa + c0, y0, c1 - c0, y1 - y0], own

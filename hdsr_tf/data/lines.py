@@ -115,7 +115,8 @@ def make_lines(images: np.ndarray, labels: np.ndarray, count: int, seed: int,
     bar = Progbar(count, verbose=1 if verbose and count >= 10000 else 0)
     rng = np.random.default_rng(seed)
     images = images[..., 0] if images.ndim == 4 else images
-    marks = non_digits.mixture(max(1, min(count, 4000)), seed, families=("letters", "smudges"))[..., 0]
+    marks = non_digits.mixture(max(1, min(count, 4000)), seed, families=("letters", "smudges"))[..., 0] \
+        if distractors > 0 else None
     x = np.zeros((count, HEIGHT, MAX_WIDTH), np.uint8)
     y = np.zeros((count, 1 + MAX_DIGITS), np.int32)
     for n in range(count):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from hdsr_tf.config import DetectorConfig
+from hdsr_tf.config import DetectorConfig, positive_ints
 from hdsr_tf.data import non_digits
 from hdsr_tf.data.degrade import load_recipe
 from hdsr_tf.data.pipelines import detection_dataset
@@ -42,13 +42,7 @@ def validate(config: DetectorConfig) -> list:
 
 def widths(config: DetectorConfig) -> tuple[int, ...]:
     """``--filters`` as positive widths, one per stage."""
-    try:
-        values = tuple(int(w) for w in config.filters.split(","))
-    except ValueError:
-        values = ()
-    if not values or min(values) < 1:
-        raise ValueError(f"--filters must be positive integers separated by commas, not {config.filters!r}")
-    return values
+    return positive_ints(config.filters, "--filters")
 
 
 def labelled(digits: np.ndarray, count: int, seed: int, fonts) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from hdsr_tf.config import LineReaderConfig
+from hdsr_tf.config import LineReaderConfig, positive_ints
 from hdsr_tf.data import lines
 from hdsr_tf.data.splits import check_dataset, load_digits
 from hdsr_tf.models.ctc import decode_frames, softmax
@@ -26,13 +26,7 @@ VAL_SEED_OFFSET = 7919  # validation lines are composed with seed + this
 
 def filters(config: LineReaderConfig) -> tuple[int, int, int]:
     """``--filters`` as three positive widths."""
-    try:
-        values = tuple(int(w) for w in config.filters.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 3 or min(values) < 1:
-        raise ValueError(f"--filters must be three positive integers separated by commas, not {config.filters!r}")
-    return values
+    return positive_ints(config.filters, "--filters", count=3, count_word="three")
 
 
 def validate(config: LineReaderConfig) -> None:
