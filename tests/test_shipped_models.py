@@ -208,7 +208,7 @@ def test_the_line_reader_reads_numbers_as_recorded(mnist_ready):
     """saved_models/line_reader, as `predict.py --number` reads with it (digits that stand alone read
     again by the hybrid version metrics.json names), on the report's rows that metrics.json names under
     `checked` (500 seeded numbers of MNIST test digits each): string and digit accuracy as recorded; and
-    its served export (saved_models/line_reader/1) answers as the Keras model."""
+    its served export (saved_models/line_reader/2) answers as the Keras model."""
     from hdsr_tf import numbers
     from hdsr_tf.data.lines import HEIGHT
     from hdsr_tf.evaluation import numbers as ev
@@ -229,6 +229,6 @@ def test_the_line_reader_reads_numbers_as_recorded(mnist_ready):
         assert got["string_accuracy"] == pytest.approx(want["string_accuracy"], abs=0.0021), condition.name
         assert got["digit_accuracy"] == pytest.approx(want["digit_accuracy"], abs=0.0021), condition.name
     lines = np.random.default_rng(0).random((4, HEIGHT, 64, 1)).astype(np.float32)
-    served = tf.saved_model.load(str(SHIPPED / "line_reader" / "1")).signatures["serving_default"]
+    served = tf.saved_model.load(str(SHIPPED / "line_reader" / "2")).signatures["serving_default"]
     np.testing.assert_allclose(served(line=tf.constant(lines))["frame_probabilities"].numpy(), reader.frames(lines),
                                atol=1e-5)
