@@ -78,6 +78,12 @@ class LineReader(LineReading):
         return softmax(np.concatenate(out)) if out else np.zeros((0, lines.shape[2] // STRIDE, 11), np.float32)
 
 
+def load(path: str | Path) -> LineReader | None:
+    """A ``--line-reader`` value: the line reader at ``path``, or None for 'none' (each number is then
+    cut into digits that the SavedModel reads)."""
+    return None if str(path) == "none" else LineReader(path)
+
+
 def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int],
             ink: np.ndarray) -> tuple[NumberRead, list]:
     """One line's reading, and for each digit (the line's distribution over 0-9 at its best frame, its own

@@ -35,18 +35,14 @@ def main():
     import time
     from pathlib import Path
 
-    from hdsr_tf import numbers
+    from hdsr_tf import line_reading, numbers
     from hdsr_tf.data import mnist
     from hdsr_tf.evaluation import numbers as ev
     from hdsr_tf.io import write_json
     from hdsr_tf.predict import Predictor
 
     predictor = Predictor(args.model)
-    line_reader = None
-    if args.line_reader != "none":
-        from hdsr_tf.line_reading import LineReader
-
-        line_reader = LineReader(args.line_reader)
+    line_reader = line_reading.load(args.line_reader)
     if args.split == "test":
         images, labels = mnist.load_arrays("test")
     else:

@@ -90,11 +90,9 @@ def main():
         cli.fail("--boxes-dir goes with --number")
     files, problems = collect(args.paths)
     if args.number:
-        line_reader = None
-        if args.line_reader != "none":
-            from hdsr_tf.line_reading import LineReader
+        from hdsr_tf import line_reading
 
-            line_reader = LineReader(args.line_reader)
+        line_reader = line_reading.load(args.line_reader)
         results = read_number_files(Predictor(args.model).read, files, args.boxes_dir, line_reader=line_reader)
         results += [{"number": None, "confidence": None, "digits": None, **p} for p in problems]
         if not results:
