@@ -58,6 +58,7 @@ import tensorflow as tf
 
 from hdsr_tf.data import headers
 from hdsr_tf.data.normalize import mnist_normalize, should_invert, to_gray_float
+from hdsr_tf.io import MAX_PIXELS
 from hdsr_tf.models.hybrid import HR_SIZE
 from hdsr_tf.models.layers import ResizeTo, SanitizeImage
 
@@ -66,7 +67,6 @@ RANGE_TOLERANCE = 1e-3  # rounding, not another scale
 RANGE_MESSAGE = ("image values must be in [0, 1], white ink on black: divide 8-bit images by 255 "
                  "(found min, max:)")
 AUTO, NO, YES = -1, 0, 1
-MAX_PIXELS = 25_000_000  # bytes signatures refuse larger images before decoding them
 # Decoded in place of an item refused from its header, so the batch's other items are answered.
 PLACEHOLDER = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b55"
                             "0000000a49444154789c636000000002000148afa4710000000049454e44ae426082")  # 1x1 black PNG

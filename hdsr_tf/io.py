@@ -53,6 +53,11 @@ def md5(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+# The largest image any entry point decodes (predict.py, --number, the serving client, the served
+# model's bytes signatures): a 484 KB PNG can hold 20000 x 20000 pixels, gigabytes once decoded.
+MAX_PIXELS = 25_000_000
+
+
 def read_input_file(path: str | Path) -> bytes:
     """A user's input file's bytes; ValueError with a one-line reason when it is empty or unreadable."""
     try:

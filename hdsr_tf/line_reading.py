@@ -48,7 +48,11 @@ class LineReading:
         """Images of numbers -> one :class:`NumberRead` each, every line read in one batch. With
         ``crop_reader`` (the SavedModel's ``serving_default``), each digit that stands alone is also
         read as an MNIST-framed crop, all crops in one batch, and :func:`_fuse`d with the line's reading."""
-        inks = [to_ink(image) for image in images]
+        return self.read_inks([to_ink(image) for image in images], crop_reader)
+
+    def read_inks(self, inks: list[np.ndarray], crop_reader: Reader | None = None) -> list[NumberRead]:
+        """:meth:`read` for images already turned into light-on-dark ink (``framing.to_ink``), e.g. with a
+        form's printed structure taken away (``reading/forms.py``)."""
         placed = [line_input(ink) for ink in inks]
         probs = self.frames(pad_lines([line for line, _ in placed], MAX_WIDTH))
         found = [_number(p, line, mapping, ink) if line.max() > 0 else (NumberRead(), [])  # no ink: nothing

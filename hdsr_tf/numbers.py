@@ -42,7 +42,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from hdsr_tf.data.framing import SIZE, fit_and_centre, to_ink
+from hdsr_tf.data.framing import SIZE, binarize, fit_and_centre, to_ink
 from hdsr_tf.io import read_input_file
 
 
@@ -61,13 +61,6 @@ class NumberRead:
 
 
 # ------------------------------------------------------------------ ink
-def binarize(ink: np.ndarray) -> np.ndarray:
-    """uint8 {0, 1} mask of ink pixels: Otsu's threshold, never below a faint floor."""
-    as_u8 = np.round(ink * 255).astype(np.uint8)
-    threshold, _ = cv2.threshold(as_u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return (as_u8 > max(threshold, 40)).astype(np.uint8)
-
-
 def erase_rules(mask: np.ndarray, digit_height: float) -> np.ndarray:
     """Removes horizontal lines longer than two digit heights (ruled paper, form boxes' bottoms)."""
     length = int(max(8, 2 * digit_height))
@@ -311,15 +304,15 @@ def read_crops(reader: Reader, crops: np.ndarray, batch_size: int = 1024) -> Cro
     return CropReads.join([CropReads.of(reader(crops[j:j + batch_size])) for j in range(0, len(crops), batch_size)])
 
 
-def prepare(image: np.ndarray) -> tuple[list[Lattice], np.ndarray]:
-    """An image -> (its blobs' lattices, every candidate crop float32 [N,28,28,1]); each lattice segment's
-    part is (box, index of its crop)."""
+def prepare(ink: np.ndarray) -> tuple[list[Lattice], np.ndarray]:
+    """Light-on-dark ink (``framing.to_ink``) -> (its blobs' lattices, every candidate crop float32
+    [N,28,28,1]); each lattice segment's part is (box, index of its crop)."""
     crops, slots = [], []
-    for lattice in segment(to_ink(image)):
+    for lattice in segment(ink):
         segments = []
-        for i, j, (box, ink) in lattice.segments:
+        for i, j, (box, piece) in lattice.segments:
             segments.append((i, j, (box, len(crops))))
-            crops.append(mnist_frame(ink))
+            crops.append(mnist_frame(piece))
         slots.append(Lattice(lattice.nodes, segments))
     return slots, (np.stack(crops)[..., None] if crops else np.zeros((0, SIZE, SIZE, 1), np.float32))
 
@@ -369,10 +362,10 @@ def assemble(slots: list[Lattice], reads) -> NumberRead:
     return NumberRead("".join(str(d.digit) for d in digits), confidence, digits)
 
 
-def read_numbers(images: list[np.ndarray], reader: Reader, batch_size: int = 1024) -> list[NumberRead]:
-    """Reads many images: every candidate crop of every image goes through ``reader`` in batches of
-    ``batch_size`` (one batch for a few hundred digits)."""
-    prepared = [prepare(image) for image in images]
+def read_numbers(inks: list[np.ndarray], reader: Reader, batch_size: int = 1024) -> list[NumberRead]:
+    """Cuts each ink image into digits and reads them: every candidate crop of every image goes through
+    ``reader`` in batches of ``batch_size`` (one batch for a few hundred digits)."""
+    prepared = [prepare(ink) for ink in inks]
     crop_reads = read_crops(reader, np.concatenate([crops for _, crops in prepared]), batch_size)
     reads, start = [], 0
     for slots, crops in prepared:
@@ -381,90 +374,7 @@ def read_numbers(images: list[np.ndarray], reader: Reader, batch_size: int = 102
     return reads
 
 
-def read_images(images: list[np.ndarray], reader: Reader | None, line_reader=None) -> list[NumberRead]:
-    """Reads many images: with a line reader (``line_reading.LineReader``) each number is read whole, and
-    ``reader`` (when given) reads again each digit that stands alone; without one, each number is cut into
-    digits that ``reader`` reads."""
-    if line_reader is not None:
-        return line_reader.read(images, crop_reader=reader)
-    return read_numbers(images, reader)
-
-
-def draw_boxes(image: np.ndarray, read: NumberRead, path: Path) -> None:
-    """Writes ``image`` with each digit's box and reading drawn on it."""
-    canvas = np.asarray(image)
-    if canvas.dtype != np.uint8:
-        canvas = np.round(np.clip(canvas.astype(np.float32) / max(1.0, float(canvas.max())), 0, 1) * 255)
-        canvas = canvas.astype(np.uint8)
-    if canvas.ndim == 2:
-        canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
-    canvas = np.ascontiguousarray(canvas[..., :3])
-    scale = max(1, 96 // max(1, canvas.shape[0]))  # small numbers are drawn enlarged, so the labels can be read
-    if scale > 1:
-        canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    canvas = cv2.copyMakeBorder(canvas, 16, 0, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
-    for d in read.digits:
-        x, y, w, h = (v * scale for v in d.box)
-        cv2.rectangle(canvas, (x, y + 16), (x + w - 1, y + h - 1 + 16), (0, 0, 255), 1)
-        cv2.putText(canvas, str(d.digit), (x, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 255), 1, cv2.LINE_AA)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), canvas)
-
-
-# ------------------------------------------------------------------ files
-def decode_image(data: bytes) -> np.ndarray:
-    """Encoded PNG/JPEG/BMP/GIF (first frame)/WEBP -> a gray array (uint8, or float32 in [0,1] for
-    16-bit and float images); ValueError when it is not a decodable image."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    if not data:
-        raise ValueError("empty file")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-                gray = np.asarray(image, np.float32)
-                return gray / max(float(gray.max()), 1.0)
-            return np.asarray(image.convert("L"))
-    except UnidentifiedImageError:
-        raise ValueError("not a decodable PNG/JPEG/BMP/GIF/WEBP image (unknown or damaged format)") from None
-    except (OSError, SyntaxError, Image.DecompressionBombError) as e:
-        raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({str(e)[:120]})") from None
-
-
-def read_number_files(reader: Reader | None, paths, boxes_dir=None, chunk: int = 256,
-                      line_reader=None) -> list[dict]:
-    """Each file -> {path, number, confidence, digits, error}; ``chunk`` files are read in one batch, by
-    :func:`read_images`.
-
-    With ``boxes_dir`` each image is also written there with its boxes and digits drawn on it, under
-    its own path (so that equal names in different folders never overwrite each other).
-    """
-    paths = [Path(p) for p in paths]
-    results = []
-    for start in range(0, len(paths), chunk):
-        images, records = {}, []
-        for path in paths[start:start + chunk]:
-            record = {"path": str(path), "number": None, "confidence": None, "digits": None, "error": None}
-            try:
-                images[len(records)] = decode_image(read_input_file(path))
-            except ValueError as e:
-                record["error"] = str(e)
-            records.append(record)
-        keys = list(images)
-        for key, read in zip(keys, read_images([images[k] for k in keys], reader, line_reader)):
-            records[key].update(number=read.number, confidence=read.confidence,
-                                digits=[vars(d) for d in read.digits])
-            if boxes_dir:
-                path = Path(records[key]["path"]).resolve()
-                relative = path.relative_to(path.anchor)
-                draw_boxes(images[key], read, Path(boxes_dir) / relative.parent / f"{relative.name}.boxes.png")
-        results += records
-    return results
-
-
+# ------------------------------------------------------------------ printing
 def print_number_results(results: list[dict], fmt: str = "text") -> None:
     if fmt == "json":
         print(json.dumps(results, indent=2))

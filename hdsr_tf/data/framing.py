@@ -45,6 +45,13 @@ def fit_and_centre(ink: np.ndarray, size: int = SIZE, enlarge: int = cv2.INTER_C
     return canvas
 
 
+def binarize(ink: np.ndarray) -> np.ndarray:
+    """uint8 {0, 1} mask of ink pixels: Otsu's threshold, never below a faint floor."""
+    as_u8 = np.round(ink * 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(as_u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return (as_u8 > max(threshold, 40)).astype(np.uint8)
+
+
 def to_ink(image: np.ndarray) -> np.ndarray:
     """Any 8/16-bit gray, BGR or BGRA image -> float32 [H,W] in [0,1], light ink on a black background."""
     image = np.asarray(image)

@@ -1,0 +1,190 @@
+"""Reading a number wherever it is written: a plain line, or a form field with its printed structure.
+
+Every image first goes through ``forms.find``. When the structure cuts the
+field into cells (a comb, a row of boxes, table cells), the cells say where one
+digit ends and the next begins: each cell's ink is framed as MNIST was and
+read by the SavedModel (``reader``), and an empty cell is no digit. Otherwise the ink, rules and guides taken
+away and only its tallest row of writing kept (a label printed above goes), is
+read whole by the line reader, or cut into digits by the segmenter
+(``numbers.py``) when there is none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hdsr_tf import numbers
+from hdsr_tf.data.framing import to_ink
+from hdsr_tf.numbers import DigitRead, NumberRead, Reader
+from hdsr_tf.reading import forms
+from hdsr_tf.reading.files import load_image
+
+WORD_GAP = 0.45  # a gap this many row heights wide parts two words (a label and the number)
+SMALL_WORD = 0.8  # an outer word under this share of the tallest word's height is a printed label
+
+
+def _read_cells(fields: list[forms.Field], reader: Reader) -> list[NumberRead]:
+    """Numbers from fields with cells: every non-empty cell of every field read in one batch."""
+    slots, crops = [], []
+    for f in fields:
+        pieces = [p for p in f.cell_inks() if p is not None]
+        slots.append([(box, len(crops) + k) for k, (_, box) in enumerate(pieces)])
+        crops += [numbers.mnist_frame(ink) for ink, _ in pieces]
+    reads = numbers.read_crops(reader, np.stack(crops)[..., None]) if crops else None
+    out = []
+    for f, cells in zip(fields, slots):
+        digits = [DigitRead(int(np.argmax(reads.probs[k])), float(np.max(reads.probs[k])), f.to_input(box))
+                  for box, k in cells]
+        confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
+        out.append(NumberRead("".join(str(d.digit) for d in digits), confidence, digits))
+    return out
+
+
+def _words(ink: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    """(component labels of the ink's pieces above 0.3, its words: the pieces' labels grouped left to right,
+    a new word after a gap wider than WORD_GAP x the row's height); specks are left out."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0.3).astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return labels, []
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    pieces = sorted((int(stats[i, 0]), int(stats[i, 0] + stats[i, 2]), i) for i in range(1, count)
+                    if areas[i - 1] >= 0.08 * areas.max())
+    rows = np.flatnonzero((ink > 0.3).any(axis=1))
+    gap = WORD_GAP * (rows[-1] - rows[0] + 1)
+    words, right = [], -1e9
+    for x0, x1, i in pieces:
+        if x0 - right > gap:
+            words.append([])
+        words[-1].append(i)
+        right = max(right, x1)
+    return labels, words
+
+
+def drop_labels(inks: list[np.ndarray], reader: Reader) -> list[np.ndarray]:
+    """Erases a printed label beside a number: the first or last word of a line (two pieces or more, set
+    apart by a wide gap) when the SavedModel calls most of its pieces "no digit", or any of them when
+    the word is printed smaller than the tallest one (labels are set in small type, and a label's
+    O, I or l reads as a digit). All pieces asked about go to ``reader`` in one batch."""
+    asks = []  # (image, labels, word, its first crop, whether it is small)
+    crops = []
+    for n, ink in enumerate(inks):
+        labels, words = _words(ink)
+        if len(words) < 2:
+            continue
+        heights = [_word_height(labels, w) for w in words]
+        for k in {0, len(words) - 1}:
+            word = words[k]
+            if len(word) < 2:
+                continue
+            asks.append((n, labels, word, len(crops), heights[k] < SMALL_WORD * max(heights)))
+            crops += [numbers.mnist_frame(np.where(labels == i, ink, 0.0)[_box(labels == i)]) for i in word]
+    refused = numbers.read_crops(reader, np.stack(crops)[..., None]).refused if crops else np.zeros(0, bool)
+    out = list(inks)
+    for n, labels, word, first, small in asks:
+        share = refused[first:first + len(word)].mean()
+        if share > 0.5 or (small and share > 0):
+            gone = cv2.dilate(np.isin(labels, word).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            out[n] = np.where(gone, 0.0, out[n])
+    return out
+
+
+def _word_height(labels: np.ndarray, word: list[int]) -> int:
+    rows = np.flatnonzero(np.isin(labels, word).any(axis=1))
+    return int(rows[-1] - rows[0] + 1)
+
+
+def _box(mask: np.ndarray) -> tuple[slice, slice]:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=None,
+                structure: bool = True) -> tuple[list[NumberRead], list[forms.Field | None]]:
+    """Images of numbers (gray or BGR) -> (one :class:`NumberRead` each, boxes in input pixels; the
+    :class:`forms.Field` found in each, None with ``structure=False``, which reads the image as it is)."""
+    fields = [forms.find(image) if structure else None for image in images]
+    reads: list[NumberRead | None] = [None] * len(images)
+    celled = [i for i, f in enumerate(fields) if f is not None and f.cells and reader is not None]
+    for i, read in zip(celled, _read_cells([fields[i] for i in celled], reader) if celled else []):
+        reads[i] = read
+    rest = [i for i in range(len(images)) if reads[i] is None]
+    inks = [forms.main_row(fields[i].ink) if fields[i] is not None else to_ink(images[i]) for i in rest]
+    if structure and reader is not None:
+        inks = drop_labels(inks, reader)
+    if rest:
+        found = line_reader.read_inks(inks, crop_reader=reader) if line_reader is not None \
+            else numbers.read_numbers(inks, reader)
+        for i, read in zip(rest, found):
+            if fields[i] is not None:
+                for d in read.digits:
+                    d.box = fields[i].to_input(d.box)
+            reads[i] = read
+    return reads, fields
+
+
+def draw_boxes(image: np.ndarray, read: NumberRead, path: Path, field: forms.Field | None = None) -> None:
+    """Writes ``image`` with each digit's box and reading drawn on it, and the printed structure that was
+    taken away (``field``) tinted faintly, so a user can see what was removed."""
+    canvas = np.asarray(image)
+    if canvas.dtype != np.uint8:
+        canvas = np.round(np.clip(canvas.astype(np.float32) / max(1.0, float(canvas.max())), 0, 1) * 255)
+        canvas = canvas.astype(np.uint8)
+    if canvas.ndim == 2:
+        canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
+    canvas = np.ascontiguousarray(canvas[..., :3])
+    if field is not None and field.structure.any():
+        removed = field.structure.astype(np.uint8)
+        if field.matrix is not None:
+            back = cv2.invertAffineTransform(field.matrix)
+            removed = cv2.warpAffine(removed, back, (canvas.shape[1], canvas.shape[0]), flags=cv2.INTER_NEAREST)
+        tint = canvas.astype(np.float32)
+        tint[removed > 0] = 0.6 * tint[removed > 0] + 0.4 * np.array([255, 200, 0], np.float32)  # faint cyan
+        canvas = np.round(tint).astype(np.uint8)
+    scale = max(1, 96 // max(1, canvas.shape[0]))  # small numbers are drawn enlarged, so the labels can be read
+    if scale > 1:
+        canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    canvas = cv2.copyMakeBorder(canvas, 16, 0, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    for d in read.digits:
+        x, y, w, h = (v * scale for v in d.box)
+        cv2.rectangle(canvas, (x, y + 16), (x + w - 1, y + h - 1 + 16), (0, 0, 255), 1)
+        cv2.putText(canvas, str(d.digit), (x, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 255), 1, cv2.LINE_AA)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), canvas)
+
+
+def read_number_files(reader: Reader | None, paths, boxes_dir=None, chunk: int = 256, line_reader=None,
+                      structure: bool = True) -> list[dict]:
+    """Each file -> {path, number, confidence, digits, error}; ``chunk`` files are read in one batch by
+    :func:`read_fields`. Files are loaded by the one loader (``files.load_image``: header checked, pixel
+    limit), so a hostile file gets its own error line and the others their numbers.
+
+    With ``boxes_dir`` each image is also written there with its boxes, digits and removed structure
+    drawn on it, under its own path (so that equal names in different folders never overwrite each other).
+    """
+    paths = [Path(p) for p in paths]
+    results = []
+    for start in range(0, len(paths), chunk):
+        images, records = {}, []
+        for path in paths[start:start + chunk]:
+            record = {"path": str(path), "number": None, "confidence": None, "digits": None, "error": None}
+            try:
+                images[len(records)] = load_image(path)
+            except ValueError as e:
+                record["error"] = str(e)
+            records.append(record)
+        keys = list(images)
+        reads, fields = read_fields([images[k] for k in keys], reader, line_reader, structure)
+        for key, read, field in zip(keys, reads, fields):
+            records[key].update(number=read.number, confidence=read.confidence,
+                                digits=[vars(d) for d in read.digits])
+            if boxes_dir:
+                path = Path(records[key]["path"]).resolve()
+                relative = path.relative_to(path.anchor)
+                draw_boxes(images[key], read, Path(boxes_dir) / relative.parent / f"{relative.name}.boxes.png",
+                           field)
+        results += records
+    return results
+
