@@ -26,21 +26,29 @@ WORD_GAP = 0.45  # a gap this many row heights wide parts two words (a label and
 SMALL_WORD = 0.8  # an outer word under this share of the tallest word's height is a printed label
 
 
-def _read_cells(fields: list[forms.Field], reader: Reader) -> list[NumberRead]:
-    """Numbers from fields with cells: every non-empty cell of every field read in one batch."""
+def _read_cells(fields: list[forms.Field], reader: Reader) -> list[tuple[NumberRead, list]]:
+    """Fields with cells -> (the number read cell by cell, boxes in the field's frame; each non-empty
+    cell's columns): every non-empty cell of every field read in one batch."""
     slots, crops = [], []
     for f in fields:
-        pieces = [p for p in f.cell_inks() if p is not None]
-        slots.append([(box, len(crops) + k) for k, (_, box) in enumerate(pieces)])
-        crops += [numbers.mnist_frame(ink) for ink, _ in pieces]
+        pieces = [(cell, p) for cell, p in zip(f.cells, f.cell_inks()) if p is not None]
+        slots.append([(cell, box, len(crops) + k) for k, (cell, (_, box)) in enumerate(pieces)])
+        crops += [numbers.mnist_frame(ink) for _, (ink, _) in pieces]
     reads = numbers.read_crops(reader, np.stack(crops)[..., None]) if crops else None
     out = []
-    for f, cells in zip(fields, slots):
-        digits = [DigitRead(int(np.argmax(reads.probs[k])), float(np.max(reads.probs[k])), f.to_input(box))
-                  for box, k in cells]
+    for cells in slots:
+        digits = [DigitRead(int(np.argmax(reads.probs[k])), float(np.max(reads.probs[k])), box)
+                  for _, box, k in cells]
         confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
-        out.append(NumberRead("".join(str(d.digit) for d in digits), confidence, digits))
+        out.append((NumberRead("".join(str(d.digit) for d in digits), confidence, digits), [c for c, _, _ in cells]))
     return out
+
+
+def _one_per_cell(read: NumberRead, cells: list[tuple[int, int]]) -> bool:
+    """Whether the line reader found exactly one digit in each non-empty cell and none elsewhere."""
+    centres = [d.box[0] + d.box[2] / 2 for d in read.digits]
+    owners = [next((k for k, (a, b) in enumerate(cells) if a <= c < b), -1) for c in centres]
+    return len(owners) == len(cells) and owners == list(range(len(cells)))
 
 
 def _words(ink: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
@@ -104,24 +112,25 @@ def _box(mask: np.ndarray) -> tuple[slice, slice]:
 def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=None,
                 structure: bool = True) -> tuple[list[NumberRead], list[forms.Field | None]]:
     """Images of numbers (gray or BGR) -> (one :class:`NumberRead` each, boxes in input pixels; the
-    :class:`forms.Field` found in each, None with ``structure=False``, which reads the image as it is)."""
+    :class:`forms.Field` found in each, None with ``structure=False``, which reads the image as it is).
+
+    A field with cells is read both ways: the line reader's reading stands when it puts one digit in
+    each non-empty cell (it reads a broken or crossing digit better than a crop does); otherwise the
+    cells' reading does (the line reader took a wall's remnant for a one, or joined two cells)."""
     fields = [forms.find(image) if structure else None for image in images]
-    reads: list[NumberRead | None] = [None] * len(images)
-    celled = [i for i, f in enumerate(fields) if f is not None and f.cells and reader is not None]
-    for i, read in zip(celled, _read_cells([fields[i] for i in celled], reader) if celled else []):
-        reads[i] = read
-    rest = [i for i in range(len(images)) if reads[i] is None]
-    inks = [forms.main_row(fields[i].ink) if fields[i] is not None else to_ink(images[i]) for i in rest]
+    inks = [forms.main_row(f.ink) if f is not None else to_ink(image) for f, image in zip(fields, images)]
     if structure and reader is not None:
         inks = drop_labels(inks, reader)
-    if rest:
-        found = line_reader.read_inks(inks, crop_reader=reader) if line_reader is not None \
-            else numbers.read_numbers(inks, reader)
-        for i, read in zip(rest, found):
-            if fields[i] is not None:
-                for d in read.digits:
-                    d.box = fields[i].to_input(d.box)
-            reads[i] = read
+    reads = line_reader.read_inks(inks, crop_reader=reader) if line_reader is not None \
+        else numbers.read_numbers(inks, reader)
+    celled = [i for i, f in enumerate(fields) if f is not None and f.cells and reader is not None]
+    for i, (by_cell, cells) in zip(celled, _read_cells([fields[i] for i in celled], reader) if celled else []):
+        if not _one_per_cell(reads[i], cells):
+            reads[i] = by_cell
+    for f, read in zip(fields, reads):
+        if f is not None:
+            for d in read.digits:
+                d.box = f.to_input(d.box)
     return reads, fields
 
 

@@ -291,8 +291,8 @@ def find(image: np.ndarray) -> Field:
     h, w = ink.shape
     lines, groups = _horizontal_lines(mask)
     if not groups:  # a printed line fainter than the writing (gray print, a thin line shrunk)
-        faint = (ink > 0.5 * float(ink[mask > 0].min(initial=1.0))).astype(np.uint8)
-        lines, groups = _horizontal_lines(faint)
+        mask = (ink > 0.5 * float(ink[mask > 0].min(initial=1.0))).astype(np.uint8)
+        lines, groups = _horizontal_lines(mask)
     if not groups:
         return Field(original, np.zeros(original.shape, bool), rows=(0, original.shape[0]))
     walls, bounds = _walls(mask, lines, groups)
