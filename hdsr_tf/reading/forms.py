@@ -40,6 +40,7 @@ MAX_SKEW = 6.0  # degrees searched when straightening
 LINE_SHARE = 0.35  # a printed line's ink covers this share of the image's width
 RUN_SHARE = 0.25  # each run counted towards a line is at least this share of the image's height
 WORK_HEIGHT = 64  # smaller images are enlarged (up to 4x) to find their structure
+MIN_TICKS = 4  # a comb: at least three cells, and four of its ticks seen
 MIN_WALLS = 3  # walls of equal height that make a comb, a row of boxes or of cells
 # OpenCV hues (0-180): light-blue ("sky") forms sit at about 100-105, blue ballpoint ink at about 110-120.
 SKY_HUES, PEN_HUES = (85, 106), (106, 140)
@@ -151,7 +152,12 @@ def _horizontal_lines(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int
     closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
     runs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1)))
     rows = runs.sum(axis=1) >= LINE_SHARE * w
-    groups = _groups(rows)
+    groups = []
+    for y0, y1 in _groups(rows):  # one thick or blurred line may show as two runs of rows
+        if groups and y0 - groups[-1][1] <= max(2, 0.1 * h):
+            groups[-1] = (groups[-1][0], y1)
+        else:
+            groups.append((y0, y1))
     lines = np.zeros_like(mask, bool)
     for y0, y1 in groups:
         lines[y0:y1] = runs[y0:y1] > 0
@@ -176,6 +182,8 @@ def _walls(mask: np.ndarray, lines: np.ndarray, groups: list[tuple[int, int]]) -
         return _ticks(closed, lines, groups[0])
     tol = 2
     top, bottom = max(zip(groups[:-1], groups[1:]), key=lambda p: p[1][0] - p[0][1])
+    if bottom[0] - top[1] < 0.2 * h:
+        return none
     run = max(3, int(round(0.6 * (bottom[0] - top[1]))))
     runs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run)))
     pieces, labels = _components(runs)
@@ -228,7 +236,7 @@ def _even(centres: np.ndarray, first: int, last: int) -> list[float] | None:
     and a digit's stroke off the pitch is ignored); None when no pitch fits."""
     span = last - first
     best, best_share = None, 0.0
-    for count in range(2, 16):
+    for count in range(3, 16):
         pitch = span / count
         if pitch < 4:
             break
@@ -236,7 +244,7 @@ def _even(centres: np.ndarray, first: int, last: int) -> list[float] | None:
         near = np.abs(centres[:, None] - grid[None, :]) <= max(2.0, 0.12 * pitch)
         hit = near.any(axis=0)
         share = hit.mean()
-        if hit[0] and hit[-1] and hit.sum() >= MIN_WALLS and share >= 2 / 3 and share >= best_share:
+        if hit[0] and hit[-1] and hit.sum() >= MIN_TICKS and share >= 2 / 3 and share >= best_share:
             best, best_share = grid.tolist(), share
     return best
 
@@ -300,12 +308,19 @@ def find(image: np.ndarray) -> Field:
     structure = cv2.dilate(structure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (ink > 0.02)
     u8 = np.round(ink * 255).astype(np.uint8)
     cleaned = cv2.inpaint(u8, structure.astype(np.uint8), 2, cv2.INPAINT_TELEA).astype(np.float32) / 255
-    cleaned[cleaned < 0.08] = 0.0
+    cleaned[cleaned < 0.12] = 0.0
     cells = _cells(bounds)
     rows = (0, h)
     if cells and walls.any():
         ys = np.flatnonzero(walls.any(axis=1))
         rows = (int(ys[0]), int(ys[-1]) + 1)
+    if factor > 1:  # back to the input's own scale: the readers were trained on small digits as they are
+        size = (max(1, int(round(w / factor))), max(1, int(round(h / factor))))
+        cleaned = cv2.resize(cleaned, size, interpolation=cv2.INTER_AREA)
+        structure = cv2.resize(structure.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        cells = [(int(a // factor), int(-(-b // factor))) for a, b in cells]
+        rows = (rows[0] // factor, -(-rows[1] // factor))
+        matrix = matrix / factor
     return Field(cleaned, structure, angle, cells, rows, None if factor == 1 and not angle else matrix)
 
 
@@ -366,3 +381,4 @@ def main_row(ink: np.ndarray) -> np.ndarray:
     pad = max(1, (b - a) // 10)
     out[max(0, a - pad):b + pad] = ink[max(0, a - pad):b + pad]
     return out
+
