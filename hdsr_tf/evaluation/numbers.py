@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from hdsr_tf import numbers
-from hdsr_tf.data.framing import crop_to_ink
+from hdsr_tf.data.framing import crop_to_ink, to_ink
+from hdsr_tf.reading.fields import read_fields
 
 SPACINGS = {"separated": (3, 9), "touching": (-3, 0)}  # gap between digit boxes, in pixels at full size
 HEIGHTS = {"full": None, "10px": 10, "7px": 7}  # target digit height after scaling the whole image
@@ -109,7 +110,7 @@ def _marks(seed: int) -> np.ndarray:
 
 def equal_cells(image: np.ndarray, length: int) -> tuple[list, np.ndarray]:
     """The naive baseline: N equal-width cells (N known), each framed like a digit."""
-    ink = numbers.to_ink(image)
+    ink = to_ink(image)
     h, w = ink.shape
     edges = np.linspace(0, w, length + 1).round().astype(int)
     cells = [ink[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
@@ -143,11 +144,13 @@ def baseline_reads(images: list[np.ndarray], truth: list[str], reader: numbers.R
 
 
 def evaluate(images: np.ndarray, labels: np.ndarray, reader: numbers.Reader, conditions: list[Condition],
-             n: int, seed: int = 0, line_reader=None) -> list[dict]:
+             n: int, seed: int = 0, line_reader=None, structure: bool = True) -> list[dict]:
+    """Each condition's numbers read as ``predict.py --number`` reads them (``structure``: with the form
+    step, which must leave plain numbers as they were), beside the equal-cells baseline."""
     rows = []
     for condition in conditions:
         composed, truth = make_set(images, labels, condition, n, seed)
-        reads = numbers.read_images(composed, reader, line_reader)
+        reads, _ = read_fields(composed, reader, line_reader, structure)
         row = {"condition": condition.name, **score([r.number for r in reads], truth)}
         baseline = score(baseline_reads(composed, truth, reader), truth)
         row["baseline_string_accuracy"], row["baseline_digit_accuracy"] = (baseline["string_accuracy"],

@@ -37,7 +37,9 @@ import numpy as np
 from hdsr_tf.data.framing import binarize, to_ink
 
 MAX_SKEW = 6.0  # degrees searched when straightening
-LINE_SHARE = 0.35  # a printed line's ink covers this share of the image's width
+LINE_SHARE = 0.6  # a printed line spans this share of the ink's width (a label beside it takes the rest)
+LONE_SHARE = 0.33  # this share of a printed line's columns has no writing within LONE_ROWS x height of it
+LONE_ROWS = 0.1
 RUN_SHARE = 0.25  # each run counted towards a line is at least this share of the image's height
 WORK_HEIGHT = 64  # smaller images are enlarged (up to 4x) to find their structure
 MIN_TICKS = 4  # a comb: at least three cells, and four of its ticks seen
@@ -119,7 +121,7 @@ def _skew(mask: np.ndarray) -> float:
     counts_fine = longest(fine)
     angle = float(fine[int(np.argmax(counts_fine))])
     level = longest([0.0])[0]
-    if counts_fine.max() < max(LINE_SHARE * w, 1.15 * level) or abs(angle) < 0.5:
+    if counts_fine.max() < max(0.35 * w, 1.15 * level) or abs(angle) < 0.5:
         return 0.0
     return angle
 
@@ -151,7 +153,9 @@ def _horizontal_lines(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int
         return np.zeros_like(mask, bool), []
     closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
     runs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1)))
-    rows = runs.sum(axis=1) >= LINE_SHARE * w
+    cols = np.flatnonzero(mask.any(axis=0))
+    extent = cols[-1] - cols[0] + 1 if cols.size else w
+    rows = np.array([_printed_row(row, extent) for row in runs > 0])
     groups = []
     for y0, y1 in _groups(rows):  # one thick or blurred line may show as two runs of rows
         if groups and y0 - groups[-1][1] <= max(2, 0.1 * h):
@@ -159,9 +163,36 @@ def _horizontal_lines(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int
         else:
             groups.append((y0, y1))
     lines = np.zeros_like(mask, bool)
+    near = max(2, int(round(LONE_ROWS * h)))
+    kept = []
     for y0, y1 in groups:
-        lines[y0:y1] = runs[y0:y1] > 0
-    return lines, groups
+        # a printed line runs on where there is no writing (between digits, past the last one); a row
+        # through the writing's own strokes (digits that touch) never leaves it
+        span = (runs[y0:y1] > 0).any(axis=0)
+        edge = max(2, y1 - y0)  # the line's own soft edge is not writing near it
+        around = np.concatenate([mask[max(0, y0 - edge - near):max(0, y0 - edge)],
+                                 mask[y1 + edge:y1 + edge + near]]).any(axis=0)
+        if (span & ~around).sum() >= LONE_SHARE * span.sum():
+            lines[y0:y1] = runs[y0:y1] > 0
+            kept.append((y0, y1))
+    return lines, kept
+
+
+def _printed_row(row: np.ndarray, extent: int) -> bool:
+    """Whether a row of long runs is a printed line: one run across LINE_SHARE of the ink's width (a
+    rule, a comb's baseline, a table's line, a dotted guide once closed), or at least MIN_WALLS runs of
+    one length that together cover it (the edges of separate boxes). Handwriting's strokes in one row
+    (the tops of a 5 and a 7, digits that touch) are neither that long nor that equal."""
+    if row.sum() < LINE_SHARE * extent:
+        return False
+    lengths = np.array([b - a for a, b in _groups(row)])
+    if lengths.max() >= LINE_SHARE * extent:
+        return True
+    runs = _groups(row)
+    usual = float(np.median(lengths))
+    gaps = np.array([c - b for (_, b), (c, _) in zip(runs[:-1], runs[1:])])
+    return len(lengths) >= MIN_WALLS and lengths.min() >= 0.8 * usual and lengths.max() <= 1.25 * usual \
+        and gaps.max() <= 1.5 * max(1.0, float(gaps.min())) + 2  # evenly spaced, like boxes
 
 
 def _components(runs: np.ndarray) -> list[tuple[int, int, int, int, int]]:
@@ -299,8 +330,13 @@ def find(image: np.ndarray) -> Field:
     h, w = ink.shape
     lines, groups = _horizontal_lines(mask)
     if not groups:  # a printed line fainter than the writing (gray print, a thin line shrunk)
-        mask = (ink > 0.5 * float(ink[mask > 0].min(initial=1.0))).astype(np.uint8)
-        lines, groups = _horizontal_lines(mask)
+        faint = (ink > 0.5 * float(ink[mask > 0].min(initial=1.0))).astype(np.uint8)
+        lines, groups = _horizontal_lines(faint)
+        # only a line that is faint: missing from the writing's mask, not the writing's blur joined up
+        groups = [(a, b) for a, b in groups if mask[a:b][lines[a:b]].mean() < 0.3]
+        if groups:
+            mask = faint
+            lines &= np.isin(np.arange(h), [y for a, b in groups for y in range(a, b)])[:, None]
     if not groups:
         return Field(original, np.zeros(original.shape, bool), rows=(0, original.shape[0]))
     walls, bounds = _walls(mask, lines, groups)
