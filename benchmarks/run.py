@@ -250,6 +250,7 @@ def bench_numbers(n: int = 1000) -> dict:
     (N known) read the same way."""
     from hdsr_tf import numbers
     from hdsr_tf.data import mnist
+    from hdsr_tf.data.framing import to_ink
     from hdsr_tf.evaluation import numbers as ev
     from hdsr_tf.predict import Predictor
 
@@ -258,7 +259,7 @@ def bench_numbers(n: int = 1000) -> dict:
     predictor = Predictor(ROOT / "saved_models" / "hybrid")
     numbers.read_numbers(images[:20], predictor.read)  # warm-up (tracing)
     t = time.perf_counter()
-    prepared = [numbers.prepare(image) for image in images]
+    prepared = [numbers.prepare(to_ink(image)) for image in images]
     segment_s = time.perf_counter() - t
     t = time.perf_counter()
     reads = numbers.read_numbers(images, predictor.read)

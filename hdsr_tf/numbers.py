@@ -36,14 +36,12 @@ import csv
 import json
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import cv2
 import numpy as np
 
 from hdsr_tf.data.framing import SIZE, binarize, fit_and_centre, to_ink
-from hdsr_tf.io import read_input_file
 
 
 @dataclass
@@ -362,9 +360,9 @@ def assemble(slots: list[Lattice], reads) -> NumberRead:
     return NumberRead("".join(str(d.digit) for d in digits), confidence, digits)
 
 
-def read_numbers(inks: list[np.ndarray], reader: Reader, batch_size: int = 1024) -> list[NumberRead]:
-    """Cuts each ink image into digits and reads them: every candidate crop of every image goes through
-    ``reader`` in batches of ``batch_size`` (one batch for a few hundred digits)."""
+def read_inks(inks: list[np.ndarray], reader: Reader, batch_size: int = 1024) -> list[NumberRead]:
+    """Cuts each light-on-dark ink image into digits and reads them: every candidate crop of every image
+    goes through ``reader`` in batches of ``batch_size`` (one batch for a few hundred digits)."""
     prepared = [prepare(ink) for ink in inks]
     crop_reads = read_crops(reader, np.concatenate([crops for _, crops in prepared]), batch_size)
     reads, start = [], 0
@@ -372,6 +370,11 @@ def read_numbers(inks: list[np.ndarray], reader: Reader, batch_size: int = 1024)
         reads.append(assemble(slots, crop_reads.part(start, start + len(crops))))
         start += len(crops)
     return reads
+
+
+def read_numbers(images: list[np.ndarray], reader: Reader, batch_size: int = 1024) -> list[NumberRead]:
+    """:func:`read_inks` for images as they are (``framing.to_ink`` finds their ink)."""
+    return read_inks([to_ink(image) for image in images], reader, batch_size)
 
 
 # ------------------------------------------------------------------ printing

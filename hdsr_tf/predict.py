@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.export import latest_version
-from hdsr_tf.io import read_input_file
+from hdsr_tf.reading.files import read_image_bytes
 from hdsr_tf.serving import answer
 
 
@@ -99,7 +99,7 @@ class Predictor:
             for path in map(Path, paths[start:start + batch_size]):
                 records.append({"path": str(path), "digit": None, "confidence": None, "error": None})
                 try:
-                    items[len(records) - 1] = read_input_file(path)
+                    items[len(records) - 1] = read_image_bytes(path)  # header checked: refused undecoded
                 except ValueError as e:
                     records[-1]["error"] = str(e)
             keys = list(items)

@@ -19,6 +19,16 @@ stands alone (the two readings are multiplied); the number's confidence is its
 probability under the line reader (CTC), updated for digits the SavedModel
 changed. --line-reader none cuts the number into digits that the SavedModel
 reads, and drops crops it calls "no digit".
+
+Numbers on forms: before reading, printed structure is found and taken away
+(combs, boxes, table cells, rules, dotted guides, forms printed in a red, green
+or light-blue dropout colour, printed labels beside or above the number); a
+comb's or a row of boxes' cells say where each digit is, and an empty cell is
+no digit. --boxes-dir shows what was removed; --no-forms reads the image as is.
+
+Every file goes through one loader: its header is checked before it is decoded,
+so an image over 25,000,000 pixels (or not an image at all) gets its own error
+line at once, with or without --number.
 """
 
 import os
@@ -75,14 +85,19 @@ def main():
     parser.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
                         help="print 'unsure' instead of a digit read with confidence under P")
     parser.add_argument("--number", action="store_true", help="read each image as a number of one or more digits")
-    parser.add_argument("--boxes-dir", help="with --number: also write each image with its digit boxes drawn here")
+    parser.add_argument("--boxes-dir", help="with --number: also write each image with its digit boxes drawn here, "
+                        "and the printed form structure that was taken away tinted faintly")
+    parser.add_argument("--no-forms", action="store_true",
+                        help="with --number: read the image as it is, without finding and removing printed form "
+                             "structure (boxes, combs, rules, labels, dropout colours) first")
     parser.add_argument("--line-reader", default=LINE_READER, metavar="PATH",
                         help="with --number: the line reader (.keras) that reads each number whole; 'none': cut "
                              "the number into digits and read them with --model")
     args = parser.parse_args()
 
-    from hdsr_tf.numbers import print_number_results, read_number_files
+    from hdsr_tf.numbers import print_number_results
     from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading.fields import read_number_files
 
     if not 0 <= args.min_confidence <= 1:
         cli.fail(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
@@ -93,7 +108,8 @@ def main():
         from hdsr_tf import line_reading
 
         line_reader = line_reading.load(args.line_reader)
-        results = read_number_files(Predictor(args.model).read, files, args.boxes_dir, line_reader=line_reader)
+        results = read_number_files(Predictor(args.model).read, files, args.boxes_dir, line_reader=line_reader,
+                                    structure=not args.no_forms)
         results += [{"number": None, "confidence": None, "digits": None, **p} for p in problems]
         if not results:
             cli.fail("no image files found in the given paths")

@@ -13,7 +13,9 @@ client, and all crops of a batch of images go to the server in one request.
 With --line-reader-model (the served line reader, scripts/export_line_reader.py)
 each number is read whole instead: the client scales each image's ink to a line,
 all lines go to the line reader in one request, and the digits that stand alone
-to the hybrid in a second one (as predict.py --number reads).
+to the hybrid in a second one (as predict.py --number reads). Printed form
+structure (boxes, combs, rules, labels, dropout colours) is taken away on the
+client first, as predict.py --number does (--no-forms: not).
 """
 
 import sys
@@ -46,6 +48,8 @@ def main():
     parser.add_argument("--line-reader-model", default="", metavar="NAME",
                         help="with --number: the served line reader's model name (e.g. line_reader) reads each "
                              "number whole ('' = cut into digits that --model reads)")
+    parser.add_argument("--no-forms", action="store_true",
+                        help="with --number: read the image as it is, without removing printed form structure first")
     parser.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
                         help="print 'unsure' instead of a digit read with confidence under P")
     parser.add_argument("--batch-size", type=int, default=64, help="images per request")
@@ -65,7 +69,8 @@ def main():
         cli.fail(f"--batch-size must be positive, not {args.batch_size}")
     url = model_url(args.url, args.model, args.version)
     if args.number:
-        from hdsr_tf.numbers import print_number_results, read_number_files
+        from hdsr_tf.numbers import print_number_results
+        from hdsr_tf.reading.fields import read_number_files
         from hdsr_tf.serving import ServedLineReader
 
         def remote(crops):  # the digit crops, read by the server in one request
@@ -75,17 +80,17 @@ def main():
         if args.line_reader_model:
             line_reader = ServedLineReader(model_url(args.url, args.line_reader_model), args.timeout)
         try:
-            results = read_number_files(remote, args.images, line_reader=line_reader)
+            results = read_number_files(remote, args.images, line_reader=line_reader, structure=not args.no_forms)
         except ServingError as e:
             cli.fail(str(e))
         print_number_results(results, args.format)
         return 1 if any(r["error"] for r in results) else 0
-    from hdsr_tf.io import read_input_file
+    from hdsr_tf.reading.files import read_image_bytes
 
     readable, failed = {}, 0
     for i, path in enumerate(args.images):
         try:
-            readable[i] = read_input_file(path)
+            readable[i] = read_image_bytes(path)  # the header checked here, as the server would
         except ValueError as e:
             print(f"{path}\terror: {e}")
             failed += 1

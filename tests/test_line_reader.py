@@ -132,8 +132,9 @@ def test_each_digit_gets_the_box_of_its_own_ink():
     read = _reader("3571").read([image])[0]
     assert read.number == "3571" and read.confidence > 0.99
     from hdsr_tf import numbers
+    from hdsr_tf.data.framing import to_ink
 
-    truth = [lattice.whole()[0] for lattice in numbers.segment(numbers.to_ink(image))]
+    truth = [lattice.whole()[0] for lattice in numbers.segment(to_ink(image))]
     for d, box in zip(read.digits, truth):
         assert all(abs(a - b) <= 1 for a, b in zip(d.box, box)), (d.box, box)
 

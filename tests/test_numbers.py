@@ -10,6 +10,7 @@ import pytest
 from conftest import run_script
 
 from hdsr_tf import numbers
+from hdsr_tf.data.framing import to_ink
 
 
 def glyph(char: str, height: int = 24) -> np.ndarray:
@@ -34,7 +35,7 @@ def line(text: str, gap: int = 6, dark_on_light: bool = True) -> np.ndarray:
 
 
 def slots(image):
-    return numbers.segment(numbers.to_ink(image))
+    return numbers.segment(to_ink(image))
 
 
 def test_separated_digits_are_found_left_to_right():

@@ -209,11 +209,11 @@ def test_the_line_reader_reads_numbers_as_recorded(mnist_ready):
     again by the hybrid version metrics.json names), on the report's rows that metrics.json names under
     `checked` (500 seeded numbers of MNIST test digits each): string and digit accuracy as recorded; and
     its served export (saved_models/line_reader/2) answers as the Keras model."""
-    from hdsr_tf import numbers
     from hdsr_tf.data.lines import HEIGHT
     from hdsr_tf.evaluation import numbers as ev
     from hdsr_tf.line_reading import LineReader
     from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading.fields import read_fields
 
     recorded = _metrics("line_reader")["test"]
     rows = {r["condition"]: r for r in recorded["rows"]}
@@ -224,7 +224,7 @@ def test_the_line_reader_reads_numbers_as_recorded(mnist_ready):
     assert len(conditions) == len(recorded["checked"])
     for condition in conditions:
         composed, truth = ev.make_set(x, y, condition, recorded["n"], recorded["seed"])
-        got = ev.score([r.number for r in numbers.read_images(composed, hybrid, reader)], truth)
+        got = ev.score([r.number for r in read_fields(composed, hybrid, reader)[0]], truth)
         want = rows[condition.name]
         assert got["string_accuracy"] == pytest.approx(want["string_accuracy"], abs=0.0021), condition.name
         assert got["digit_accuracy"] == pytest.approx(want["digit_accuracy"], abs=0.0021), condition.name

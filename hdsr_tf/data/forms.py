@@ -81,7 +81,6 @@ def draw_field(digits: list[np.ndarray], style: FormStyle, rng: np.random.Genera
     dh = rng.uniform(*DIGIT_HEIGHTS)
     n = len(digits)
     layout = style.layout
-    boxed = layout in ("comb", "boxes", "grid", "dropout")
     cell_w, cell_h = dh * rng.uniform(1.1, 1.45), dh * rng.uniform(1.3, 1.6)
     gap = cell_w * rng.uniform(0.15, 0.45) if layout == "boxes" else 0.0
     thickness = int(rng.integers(1, 4))

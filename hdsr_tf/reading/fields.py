@@ -122,7 +122,7 @@ def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=Non
     if structure and reader is not None:
         inks = drop_labels(inks, reader)
     reads = line_reader.read_inks(inks, crop_reader=reader) if line_reader is not None \
-        else numbers.read_numbers(inks, reader)
+        else numbers.read_inks(inks, reader)
     celled = [i for i, f in enumerate(fields) if f is not None and f.cells and reader is not None]
     for i, (by_cell, cells) in zip(celled, _read_cells([fields[i] for i in celled], reader) if celled else []):
         if not _one_per_cell(reads[i], cells):

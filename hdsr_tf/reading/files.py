@@ -13,6 +13,7 @@ Numpy, Pillow and OpenCV only: the serving client loads files without TensorFlow
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,10 @@ def check_header(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[str, int, i
     if not data:
         raise ImageFileError("empty image: no bytes")
     try:
-        with Image.open(io.BytesIO(data)) as image:  # lazy: reads the header only
-            fmt, (width, height) = FORMATS.get(image.format or ""), image.size
+        with warnings.catch_warnings():  # Pillow warns of bombs over 89 M pixels; we refuse them below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:  # lazy: reads the header only
+                fmt, (width, height) = FORMATS.get(image.format or ""), image.size
     except UnidentifiedImageError:
         raise ImageFileError("unknown image format: PNG, JPEG, GIF, BMP and WebP are read") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:

@@ -173,7 +173,9 @@ def _horizontal_lines(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int
         around = np.concatenate([mask[max(0, y0 - edge - near):max(0, y0 - edge)],
                                  mask[y1 + edge:y1 + edge + near]]).any(axis=0)
         if (span & ~around).sum() >= LONE_SHARE * span.sum():
-            lines[y0:y1] = runs[y0:y1] > 0
+            # the line's pixels, out to its true ends (the closing and opening trim a dotted line's)
+            reach = cv2.dilate(runs[y0:y1], cv2.getStructuringElement(cv2.MORPH_RECT, (2 * gap + 1, 1)))
+            lines[y0:y1] = (reach > 0) & (mask[y0:y1] > 0)
             kept.append((y0, y1))
     return lines, kept
 

@@ -1,0 +1,247 @@
+"""Numbers on forms: printed structure found and taken away, cells used, labels and dropout colours left out,
+and the one image loader that every entry point reads files with."""
+
+import json
+import time
+
+import cv2
+import numpy as np
+import pytest
+from conftest import run_script
+
+from hdsr_tf.data.forms import FormStyle, draw_field, make_fields
+from hdsr_tf.data.framing import crop_to_ink, to_ink
+from hdsr_tf.reading import fields, files, forms
+
+INK, PAPER = (30, 30, 30), (245, 245, 245)
+
+
+def digit_glyph(char: str) -> np.ndarray:
+    """A digit-like glyph, white on black, 28x28 like MNIST (a font's digit: the structure step never reads)."""
+    canvas = np.zeros((28, 28), np.uint8)
+    cv2.putText(canvas, char, (6, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2, cv2.LINE_AA)
+    return canvas
+
+
+def comb(cells: int = 5, filled=(0, 1, 2, 3, 4), cell=40, height=56, tick=22, wall=2, angle=0.0,
+         colour=INK, ink=INK) -> np.ndarray:
+    """A BGR comb field: a baseline with a tick between cells, a digit glyph in each ``filled`` cell."""
+    w, h = cells * cell + 40, height + 30
+    image = np.full((h, w, 3), PAPER, np.uint8)
+    base = height + 10
+    cv2.line(image, (20, base), (20 + cells * cell, base), colour, wall)
+    for i in range(cells + 1):
+        cv2.line(image, (20 + i * cell, base), (20 + i * cell, base - tick), colour, wall)
+    for i in filled:
+        g = cv2.resize(digit_glyph(str(i + 1)), (30, 36))
+        x, y = 20 + i * cell + 5, base - 42
+        image[y:y + 36, x:x + 30][g > 100] = ink
+    if angle:
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        image = cv2.warpAffine(image, m, (w, h), borderValue=PAPER)
+    return image
+
+
+def test_a_comb_gives_one_cell_per_digit_and_its_ticks_are_removed():
+    f = forms.find(comb())
+    assert len(f.cells) == 5
+    pieces = f.cell_inks()
+    assert all(p is not None for p in pieces)
+    # no tick is left: every column between the cells' digits is empty in the cleaned ink
+    for (a, b), (_, box) in zip(f.cells, pieces):
+        assert a <= box[0] + box[2] / 2 < b
+    assert f.structure.any()
+    assert f.ink[:, :20].max() < 0.3  # the comb's first tick (at x = 20) is gone
+
+
+def test_an_empty_cell_is_no_digit():
+    f = forms.find(comb(filled=(0, 1, 3, 4)))
+    assert len(f.cells) == 5
+    assert [p is None for p in f.cell_inks()] == [False, False, True, False, False]
+
+
+def test_a_stroke_crossing_a_rule_keeps_its_ink():
+    image = np.full((60, 240), 245, np.uint8)
+    cv2.line(image, (10, 40), (230, 40), 30, 2)  # the rule
+    cv2.line(image, (120, 10), (120, 55), 30, 3)  # a stroke through it
+    cv2.line(image, (60, 15), (60, 38), 30, 3)  # a stroke that ends on it
+    f = forms.find(image)
+    assert f.structure[40, 30] and f.structure[40, 200]  # the rule was found...
+    assert f.ink[40, 30] < 0.2 and f.ink[40, 200] < 0.2  # ...and taken away
+    assert f.ink[38:43, 119:122].min() > 0.3  # the crossing stroke is whole where it crossed
+
+
+def test_a_digit_touching_a_box_wall_stays_whole_in_its_cell():
+    image = np.full((80, 300, 3), PAPER, np.uint8)
+    for i in range(5):
+        cv2.rectangle(image, (10 + i * 56, 10), (10 + i * 56 + 48, 70), INK, 2)
+    g = cv2.resize(crop_to_ink(digit_glyph("4"), 100), (30, 44))
+    wall = 10 + 2 * 56 + 48  # the third box's right wall
+    x = wall - 25  # the 4 runs through it, 5 px past
+    image[18:62, x:x + 30][g > 100] = INK
+    f = forms.find(image)
+    assert len(f.cells) == 5
+    pieces = f.cell_inks()
+    assert [p is not None for p in pieces] == [False, False, True, False, False]
+    ink, box = pieces[2]
+    assert box[0] <= x + 2 and box[0] + box[2] >= wall + 3  # the part beyond the wall belongs to it
+    assert ink[:, -3:].max() > 0.5
+
+
+def test_a_dotted_guide_is_found_and_removed():
+    image = np.full((60, 260), 245, np.uint8)
+    for x in range(10, 250, 6):
+        cv2.circle(image, (x, 45), 1, 30, -1)
+    for i, c in enumerate("2468"):
+        g = cv2.resize(digit_glyph(c), (26, 32))
+        image[10:42, 30 + i * 50:56 + i * 50][g > 100] = 30
+    f = forms.find(image)
+    assert f.structure[44:47].any()
+    assert f.ink[43:48, 5:25].max() < 0.3  # dots left of the digits are gone
+
+
+def test_a_dropout_red_grid_under_blue_ink_is_dropped_by_colour():
+    image = comb(colour=(90, 90, 235), ink=(170, 50, 20))  # red comb (BGR), blue pen
+    gray = forms.dropout_gray(image)
+    assert gray[66, 25] > 230  # the red baseline is paper now
+    assert gray[image[..., 0] == 170].max() < 120  # the blue ink is still dark
+    ink = to_ink(gray)
+    assert ink[66, 20:220].max() < 0.3
+
+
+def test_a_field_rotated_by_four_degrees_is_straightened():
+    f = forms.find(comb(angle=4.0))
+    assert abs(abs(f.angle) - 4.0) <= 0.5
+    assert len(f.cells) == 5
+    box = f.to_input([f.cells[0][0], f.rows[0], f.cells[0][1] - f.cells[0][0], f.rows[1] - f.rows[0]])
+    assert 0 <= box[0] < 60 and box[2] > 20  # mapped back to the input's pixels
+
+
+def test_plain_numbers_pass_through_unchanged(mnist_ready):
+    """No structure is found in the numbers evaluation's own lines: their ink is exactly framing.to_ink's."""
+    from hdsr_tf.data import mnist
+    from hdsr_tf.evaluation import numbers as ev
+
+    x, y = mnist.load_arrays("test")
+    for condition in (ev.Condition("separated", "full"), ev.Condition("touching", "full"),
+                      ev.Condition("touching", "7px", "light_on_dark")):
+        images, _ = ev.make_set(x, y, condition, 30, seed=5)
+        for image in images:
+            f = forms.find(image)
+            assert not f.structure.any() and not f.cells
+            np.testing.assert_array_equal(f.ink, to_ink(image))
+
+
+def test_a_label_before_the_digits_is_left_out():
+    """ "ZIP" printed small before five digits: erased before reading; the digits stay."""
+    image = np.full((70, 360), 245, np.uint8)
+    cv2.putText(image, "ZIP", (8, 48), cv2.FONT_HERSHEY_PLAIN, 1.6, 30, 2, cv2.LINE_AA)
+    for i, c in enumerate("13579"):
+        g = cv2.resize(digit_glyph(c), (30, 40))
+        image[15:55, 110 + i * 46:140 + i * 46][g > 100] = 30
+    ink = to_ink(image)
+
+    def refusing(indices):
+        def reader(crops):  # the pieces of the asked words come in order: the label's first
+            digit = np.zeros(len(crops), int)
+            digit[[i for i in indices if i < len(crops)]] = -1
+            return {"probabilities": np.full((len(crops), 10), 0.1, np.float32), "digit": digit}
+        return reader
+
+    kept = fields.drop_labels([ink], refusing([0]))[0]  # the Z refused; 1, 3, 5, 7, 9 are digits
+    assert kept[:, :90].max() == 0 and kept[:, 100:].max() > 0.9  # a small word: one refusal is enough
+    assert fields.drop_labels([ink], refusing([]))[0][:, :90].max() > 0.9  # nothing refused: kept
+
+    same_height = np.full((70, 360), 245, np.uint8)
+    cv2.putText(same_height, "ZIP", (8, 55), cv2.FONT_HERSHEY_PLAIN, 3.0, 30, 3, cv2.LINE_AA)
+    same_height[:, 100:] = image[:, 100:]
+    tall = to_ink(same_height)
+    assert fields.drop_labels([tall], refusing([0]))[0][:, :90].max() > 0.9  # as tall: one refusal is not enough
+    assert fields.drop_labels([tall], refusing([0, 1, 2]))[0][:, :90].max() == 0  # most refused: a label
+
+
+def test_the_form_layouts_are_seeded_and_drawn_in_colour():
+    digits = np.stack([digit_glyph(str(d)) for d in range(10)])
+    labels = np.arange(10)
+    a, ta = make_fields(digits, labels, FormStyle("dropout", "blue", "photo"), 3, seed=7)
+    b, tb = make_fields(digits, labels, FormStyle("dropout", "blue", "photo"), 3, seed=7)
+    assert ta == tb and all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert a[0].ndim == 3 and a[0].dtype == np.uint8
+    small = draw_field([digits[1]] * 5, FormStyle("comb", "dark", "10px"), np.random.default_rng(0))
+    assert 8 <= small.shape[0] <= 30
+
+
+# ---------------------------------------------------------------- the one loader
+def test_the_loader_refuses_a_huge_png_from_its_header(tmp_path):
+    from hdsr_tf.data.headers import blank_png
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(blank_png(13000, 13000))
+    with pytest.raises(files.ImageFileError, match="13000x13000 = 169000000 pixels is over"):
+        files.load_image(path)
+    with pytest.raises(files.ImageFileError, match="pixels is over"):
+        files.read_image_bytes(path)
+
+
+def test_the_loader_keeps_colour_and_reads_gray_as_gray(tmp_path):
+    colour = np.zeros((10, 12, 3), np.uint8)
+    colour[..., 2] = 200  # red, BGR
+    cv2.imwrite(str(tmp_path / "c.png"), colour)
+    cv2.imwrite(str(tmp_path / "g.png"), np.full((10, 12), 77, np.uint8))
+    got = files.load_image(tmp_path / "c.png")
+    assert got.shape == (10, 12, 3) and got[0, 0, 2] == 200 and got[0, 0, 0] == 0
+    assert files.load_image(tmp_path / "g.png").shape == (10, 12)
+    (tmp_path / "t.txt").write_text("not an image")
+    with pytest.raises(files.ImageFileError, match="unknown image format"):
+        files.load_image(tmp_path / "t.txt")
+
+
+@pytest.mark.slow
+def test_predict_number_refuses_a_huge_png_with_its_own_line(tmp_path, number_folder):
+    """The 13000 x 13000 PNG through --number: its own error line, the other files read."""
+    from hdsr_tf.data.headers import blank_png
+
+    (tmp_path / "huge.png").write_bytes(blank_png(13000, 13000, 8, 3))
+    good = sorted(number_folder.glob("n*.png"))[0]
+    start = time.time()
+    result = run_script("predict.py", "--number", "--format", "json", str(tmp_path / "huge.png"), str(good),
+                        timeout=300)
+    assert result.returncode == 1, result.stderr
+    rows = {r["path"]: r for r in json.loads(result.stdout)}
+    assert "13000x13000" in rows[str(tmp_path / "huge.png")]["error"]
+    assert rows[str(good)]["number"] == good.stem.split("_")[1]
+    assert time.time() - start < 300
+
+
+@pytest.mark.slow
+def test_fields_are_read_with_the_shipped_models(mnist_ready):
+    """Shipped hybrid and line reader on form fields of MNIST test digits: each layout's fields read
+    right far more often with the form step than without it."""
+    from hdsr_tf.data import mnist
+    from hdsr_tf.line_reading import LineReader
+    from hdsr_tf.predict import Predictor
+
+    x, y = mnist.load_arrays("test")
+    hybrid = Predictor("saved_models/hybrid").read
+    reader = LineReader("saved_models/line_reader/line_reader.keras")
+    for layout in ("comb", "boxes", "label", "dropout"):
+        images, truth = make_fields(x, y, FormStyle(layout, "blue", "full"), 12, seed=11)
+        now, found = fields.read_fields(images, hybrid, reader)
+        before, _ = fields.read_fields(images, hybrid, reader, structure=False)
+        right = sum(r.number == t for r, t in zip(now, truth))
+        assert right >= 10, (layout, [r.number for r in now], truth)
+        assert right > sum(r.number == t for r, t in zip(before, truth)), layout
+        for r, image in zip(now, images):  # boxes are in the input's pixels
+            assert all(0 <= d.box[0] < image.shape[1] and 0 <= d.box[1] < image.shape[0] for d in r.digits)
+
+
+@pytest.mark.slow
+def test_evaluate_numbers_forms_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready):
+    out = tmp_path / "report"
+    run_script("evaluate_numbers.py", "--only-forms", "--n", "1", "--out", out, check=True, timeout=900)
+    data = json.loads((out / "forms.json").read_text())
+    assert len(data["rows"]) == 42 and data["meta"]["digits"] == "MNIST test split"
+    assert {r["look"] for r in data["rows"]} == {"full", "10px", "photo"}
+    assert all(0 <= r["string_accuracy"] <= 1 and "before_string_accuracy" in r for r in data["rows"])
+    assert "| comb | dark | full | 1 |" in (out / "forms.md").read_text()
+    assert len(list((out / "examples").glob("form*.png"))) == 42
