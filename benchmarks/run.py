@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline", "numbers", "predict", "hostile")
+BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline", "numbers", "forms", "predict", "hostile")
 
 
 def peak_rss_mb() -> float:
@@ -289,6 +289,68 @@ def bench_numbers(n: int = 1000) -> dict:
     return out
 
 
+# ---------------------------------------------------------------- forms
+def bench_forms(n: int = 1000) -> dict:
+    """Reading 1,000 five-digit form fields (the seven layouts in turn, dark and blue ink, full size, MNIST
+    test digits) as predict.py --number reads them: with the form step and without it (today's reader
+    before this step), timed in turns on the same images; and predict.py --number given a 13000 x 13000
+    PNG of 193 KB (its header refused before any model loads), beside the same command on one small
+    field: wall seconds and peak memory of each process."""
+    import tempfile
+
+    import cv2
+
+    from hdsr_tf.data import mnist
+    from hdsr_tf.data.forms import INKS, LAYOUTS, FormStyle, make_fields
+    from hdsr_tf.data.headers import blank_png
+    from hdsr_tf.evaluation.numbers import score
+    from hdsr_tf.line_reading import LineReader
+    from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading.fields import read_fields
+
+    x, y = mnist.load_arrays("test")
+    styles = [FormStyle(layout, ink, "full") for layout in LAYOUTS for ink in INKS]
+    images, truth = [], []
+    for k, style in enumerate(styles):
+        share = n // len(styles) + (k < n % len(styles))
+        fields, numbers = make_fields(x, y, style, share, seed=0)
+        images += fields
+        truth += numbers
+    predictor = Predictor(ROOT / "saved_models" / "hybrid")
+    line_reader = LineReader(ROOT / "saved_models" / "line_reader" / "line_reader.keras")
+    read_fields(images[:20], predictor.read, line_reader)  # warm-up (tracing)
+    seconds = {"form_step": [], "without": []}
+    for _ in range(2):
+        for name, structure in (("form_step", True), ("without", False)):
+            t = time.perf_counter()
+            reads, _ = read_fields(images, predictor.read, line_reader, structure)
+            seconds[name].append(time.perf_counter() - t)
+            accuracy = score([r.number for r in reads], truth)["string_accuracy"]
+            seconds[name + "_string_accuracy"] = accuracy
+    out = {"fields": n, "layouts": list(LAYOUTS), "inks": list(INKS),
+           "seconds_with_form_step": round(min(seconds["form_step"]), 2),
+           "seconds_without": round(min(seconds["without"]), 2),
+           "fields_per_s_with_form_step": round(n / min(seconds["form_step"])),
+           "string_accuracy_with_form_step": seconds["form_step_string_accuracy"],
+           "string_accuracy_without": seconds["without_string_accuracy"],
+           "all_runs_seconds": {k: [round(v, 2) for v in seconds[k]] for k in ("form_step", "without")}}
+    with tempfile.TemporaryDirectory() as tmp:
+        huge, small = Path(tmp) / "huge.png", Path(tmp) / "field.png"
+        huge.write_bytes(blank_png(13000, 13000))
+        cv2.imwrite(str(small), images[0])
+        for name, path in (("huge_png_13000x13000", huge), ("one_small_field", small)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "predict.py"), "--number", str(path)],
+                                  cwd=ROOT, capture_output=True, text=True)
+            wall = time.perf_counter() - start
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            out[name] = {"file_kb": round(path.stat().st_size / 1024), "seconds": round(wall, 2),
+                         "peak_rss_mb": round(peak / 1024) if peak > before else "not above the earlier child's",
+                         "exit_code": proc.returncode, "output": (proc.stdout + proc.stderr).strip()[-200:]}
+    return out
+
+
 # ---------------------------------------------------------------- predict
 def bench_predict(n: int = 2000) -> dict:
     """scripts/predict.py's reading of n small PNGs (7x7 test digits) through the SavedModel's bytes
@@ -396,9 +458,7 @@ def write_markdown() -> None:
             data = json.loads(path.read_text())
             lines += [f"## {name}", "", f"Machine: {data.get('machine', '?')}", "",
                       "```json", json.dumps({k: v for k, v in data.items() if k != "machine"}, indent=2), "```", ""]
-    notes = HERE / "NOTES.md"
-    if notes.exists():
-        lines += [notes.read_text()]
+    lines += ["What was tried, kept or removed, and why: [NOTES.md](NOTES.md).", ""]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
 
 

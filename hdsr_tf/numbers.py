@@ -32,9 +32,6 @@ SavedModel reads it at full resolution. Measured on numbers made of MNIST
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -375,17 +372,3 @@ def read_inks(inks: list[np.ndarray], reader: Reader, batch_size: int = 1024) ->
 def read_numbers(images: list[np.ndarray], reader: Reader, batch_size: int = 1024) -> list[NumberRead]:
     """:func:`read_inks` for images as they are (``framing.to_ink`` finds their ink)."""
     return read_inks([to_ink(image) for image in images], reader, batch_size)
-
-
-# ------------------------------------------------------------------ printing
-def print_number_results(results: list[dict], fmt: str = "text") -> None:
-    if fmt == "json":
-        print(json.dumps(results, indent=2))
-    elif fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, ["path", "number", "confidence", "error"], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(results)
-    else:
-        for r in results:
-            print(f"{r['path']}\terror: {r['error']}" if r["error"] else f"{r['path']}\t{r['number']}\t"
-                  f"{r['confidence']:.4f}")

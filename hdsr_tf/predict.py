@@ -8,9 +8,6 @@ the others their answers.
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +15,6 @@ import tensorflow as tf
 
 from hdsr_tf.export import latest_version
 from hdsr_tf.reading.files import read_image_bytes
-from hdsr_tf.serving import answer
 
 
 def tf_cause(error: tf.errors.OpError) -> str:
@@ -125,22 +121,3 @@ class Predictor:
                 if sr_dir:
                     write_sr_image(read["sr_image"], sr_dir, records[k]["path"])
             yield records
-
-    @staticmethod
-    def print_results(results: list[dict], fmt: str = "text", min_confidence: float = 0.0) -> None:
-        """Text: path, answer (digit, "-" or "unsure"), confidence. JSON and CSV also hold ``answer``."""
-        for r in results:
-            r["answer"] = None if r["error"] else answer(r["digit"], r["confidence"], min_confidence)
-        if fmt == "json":
-            print(json.dumps(results, indent=2))
-        elif fmt == "csv":
-            writer = csv.DictWriter(sys.stdout, ["path", "answer", "digit", "confidence", "no_digit", "error"],
-                                    extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(results)
-        else:
-            for r in results:
-                if r["error"]:
-                    print(f"{r['path']}\terror: {r['error']}")
-                else:
-                    print(f"{r['path']}\t{r['answer']}\t{r['confidence']:.4f}")

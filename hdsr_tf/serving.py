@@ -17,17 +17,6 @@ import numpy as np
 
 from hdsr_tf.line_reading import LineReading
 
-NO_DIGIT, UNSURE = "-", "unsure"
-
-
-def answer(digit: int, confidence: float, min_confidence: float = 0.0) -> str:
-    """What a person is told (predict.py and the serving client alike): the digit, "-" when the model
-    says there is no digit (digit -1, exports with a detector), "unsure" when its confidence is under
-    ``min_confidence``."""
-    if digit < 0:
-        return NO_DIGIT
-    return UNSURE if confidence < min_confidence else str(digit)
-
 
 class ServingError(RuntimeError):
     """The server could not be reached or answered with an error; ``status`` is the HTTP code and

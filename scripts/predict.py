@@ -67,6 +67,21 @@ def collect(paths):
     return files, problems
 
 
+def passing_headers(files):
+    """(files whose header the one loader accepts, a problem for each other one): read before any
+    model is loaded, so that a file that is not an image, or claims 169 million pixels, is refused at once."""
+    from hdsr_tf.reading.files import read_image_bytes
+
+    passing, problems = [], []
+    for f in files:
+        try:
+            read_image_bytes(f)
+            passing.append(f)
+        except ValueError as e:
+            problems.append({"path": str(f), "error": str(e)})
+    return passing, problems
+
+
 LINE_READER = "saved_models/line_reader/line_reader.keras"
 
 
@@ -95,15 +110,23 @@ def main():
                              "the number into digits and read them with --model")
     args = parser.parse_args()
 
-    from hdsr_tf.numbers import print_number_results
-    from hdsr_tf.predict import Predictor
-    from hdsr_tf.reading.fields import read_number_files
+    from hdsr_tf.reading.printing import print_digit_results, print_number_results
 
     if not 0 <= args.min_confidence <= 1:
         cli.fail(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
     if args.boxes_dir and not args.number:
         cli.fail("--boxes-dir goes with --number")
     files, problems = collect(args.paths)
+    files, refused = passing_headers(files)  # before any model loads: a hostile file costs nothing
+    problems += refused
+    if not files and problems:
+        results = [{"digit": None, "number": None, "confidence": None, "digits": None, **p} for p in problems]
+        (print_number_results(results, args.format) if args.number
+         else print_digit_results(results, args.format, args.min_confidence))
+        return 1
+    from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading.fields import read_number_files
+
     if args.number:
         from hdsr_tf import line_reading
 
@@ -126,7 +149,7 @@ def main():
     except KeyboardInterrupt:  # keep and print what finished
         interrupted = True
     results += [{"digit": None, "confidence": None, **p} for p in problems]
-    Predictor.print_results(results, args.format, args.min_confidence)
+    print_digit_results(results, args.format, args.min_confidence)
     if interrupted:
         print(f"interrupted: {len(files) - len(results) + len(problems)} of {len(files)} files were not read",
               file=sys.stderr)

@@ -24,9 +24,9 @@ from hdsr_tf import cli
 
 
 def main():
+    from hdsr_tf.reading.printing import answer
     from hdsr_tf.serving import (
         ServingError,
-        answer,
         describe_status,
         model_status,
         model_url,
@@ -69,8 +69,8 @@ def main():
         cli.fail(f"--batch-size must be positive, not {args.batch_size}")
     url = model_url(args.url, args.model, args.version)
     if args.number:
-        from hdsr_tf.numbers import print_number_results
         from hdsr_tf.reading.fields import read_number_files
+        from hdsr_tf.reading.printing import print_number_results
         from hdsr_tf.serving import ServedLineReader
 
         def remote(crops):  # the digit crops, read by the server in one request

@@ -214,7 +214,7 @@ def test_predict_number_with_a_line_reader_keeps_the_schema_and_per_file_errors(
                       number_folder, timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]  # the corrupt file failed; the others were read
     records = {r["path"].split("/")[-1]: r for r in json.loads(proc.stdout)}
-    assert len(records) == 4 and records["corrupt.png"]["error"].startswith("not a decodable")
+    assert len(records) == 4 and records["corrupt.png"]["error"].startswith("unknown image format")
     assert records["blank.png"] == {**records["blank.png"], "number": "", "digits": [], "error": None}
     for r in records.values():
         assert set(r) == {"path", "number", "confidence", "digits", "error"}

@@ -15,7 +15,7 @@ from hdsr_tf.data import non_digits
 from hdsr_tf.models.cnn import build_recognizer
 from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.models.rrdb import build_generator
-from hdsr_tf.serving import answer
+from hdsr_tf.reading.printing import answer
 from hdsr_tf.training.detector import fit_threshold
 from hdsr_tf.training.resume import finished_summary
 

@@ -76,10 +76,15 @@ def test_round_trip_and_error_response(fake_server):
 def test_unreachable_server_is_a_clear_error(tmp_path):
     with pytest.raises(ServingError, match="cannot reach TF Serving"):
         predict("http://127.0.0.1:9/v1/models/hybrid:predict", [b"x"], timeout=5)
+    from hdsr_tf.data.headers import blank_png
+
     img = tmp_path / "a.png"
-    img.write_bytes(b"x")
+    img.write_bytes(blank_png(28, 28))  # a real image, so the client's own header check lets it through
     proc = run_script("serving_client.py", "--url", "http://127.0.0.1:9", img, "--timeout", "5", timeout=120)
     assert proc.returncode == 2 and "cannot reach TF Serving" in proc.stderr and "Traceback" not in proc.stderr
+    (tmp_path / "b.png").write_bytes(b"x")  # not an image: refused on the client, as the server would refuse it
+    proc = run_script("serving_client.py", "--url", "http://127.0.0.1:9", tmp_path / "b.png", timeout=120)
+    assert proc.returncode == 1 and "b.png\terror: unknown image format" in proc.stdout
 
 
 @pytest.mark.skipif(not os.environ.get("TF_SERVING_URL"), reason="set TF_SERVING_URL to test a live server")
