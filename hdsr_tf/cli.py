@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import os
 import sys
 import warnings
@@ -13,6 +14,42 @@ from hdsr_tf.errors import HdsrError, TrainingStopped  # noqa: E402
 
 # Keras warns that fit(shuffle=True) is ignored for tf.data; our pipelines shuffle themselves.
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+
+
+class _QuietTensorFlowImport:
+    """Silences file descriptor 2 while ``tensorflow`` itself is imported, whenever a script first imports it.
+
+    TensorFlow's C++ libraries print start-up notices as they load (absl's "All log messages before
+    absl::InitializeLog() is called...", oneDNN's "custom operations are on", twice) whatever
+    TF_CPP_MIN_LOG_LEVEL says. A user should see the answer and real errors only: an error raised by
+    the import still shows (after the descriptor is restored); HDSR_DEBUG=1 keeps everything."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+            sys.stderr.flush()
+            os.dup2(null, 2)
+            try:
+                run(module)
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                os.close(null)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if not os.environ.get("HDSR_DEBUG") and "tensorflow" not in sys.modules:
+    sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):

@@ -245,3 +245,13 @@ def test_evaluate_numbers_forms_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_
     assert all(0 <= r["string_accuracy"] <= 1 and "before_string_accuracy" in r for r in data["rows"])
     assert "| comb | dark | full | 1 |" in (out / "forms.md").read_text()
     assert len(list((out / "examples").glob("form*.png"))) == 42
+
+
+@pytest.mark.slow
+def test_predict_prints_the_answer_and_no_tensorflow_chatter(tmp_path):
+    cv2.imwrite(str(tmp_path / "f.png"), comb())
+    for extra in ((), ("--number",)):
+        result = run_script("predict.py", *extra, tmp_path / "f.png", timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == "", result.stderr  # no absl / oneDNN start-up notices
+        assert len(result.stdout.strip().splitlines()) == 1
