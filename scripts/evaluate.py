@@ -7,8 +7,9 @@ SavedModel (must equal e), (g) a CNN trained directly on LR digits, on the full
 test set; then a short row on reading whole numbers (5 test digits per image,
 200 seeded numbers: clear gaps at full resolution and at about 7 px per digit,
 and touching digits at full resolution; cut into digits that the SavedModel
-reads, and read whole by the line reader), and a short
-robustness summary of the newest exported hybrid (noise, blur, 6-10 px, JPEG and
+reads, and read whole by the line reader), a short row on numbers in form
+fields (a comb, boxes, a dropout-colour form, a printed label; with and without
+the form step), and a short robustness summary of the newest exported hybrid (noise, blur, 6-10 px, JPEG and
 a blind mixed set; the full benchmark is scripts/robustness.py).
 
 At 4x by default (under a minute on a 2-core CPU); --scales 4,2 adds the 2x
@@ -67,7 +68,7 @@ def main():
             results.append(r)
     if not results:
         cli.fail(f"no shipped super-resolution models under {root}")
-    number_rows = []
+    number_rows, form_rows = [], []
     if args.numbers > 0 and (root / "hybrid").is_dir():
         from hdsr_tf.evaluation import numbers as ev
         from hdsr_tf.predict import Predictor
@@ -84,6 +85,15 @@ def main():
             for row in ev.evaluate(x, y, reader, conditions, args.numbers, line_reader=line_reader):
                 number_rows.append({"reader": name, **row})
                 print(f"  numbers, {name:<15} {row['condition']:<42} string accuracy {row['string_accuracy']:.2%}")
+        if "line reader" in readers:  # numbers on forms, as predict.py --number reads them
+            from hdsr_tf.data.forms import FormStyle
+            from hdsr_tf.evaluation import forms as ev_forms
+
+            styles = [FormStyle(layout, "blue", "full") for layout in ("comb", "boxes", "dropout", "label")]
+            form_rows = ev_forms.evaluate(x, y, reader, readers["line reader"], styles, max(1, args.numbers // 2))
+            for row in form_rows:
+                print(f"  forms, {row['condition']:<30} string accuracy {row['string_accuracy']:.2%} "
+                      f"(without the form step {row['before_string_accuracy']:.2%})")
     robustness_rows = []
     if not args.no_robustness and (root / "hybrid").is_dir():
         from hdsr_tf.evaluation import robustness as rb
@@ -95,7 +105,7 @@ def main():
         robustness_rows = [{"model": reader.name, **row} for row in rb.short_summary(reader, x, y)]
         for row in robustness_rows:
             print(f"  {row['condition']:<46} accuracy {row['accuracy']:.2%}")
-    print(f"report: {write_report(results, out, number_rows, robustness_rows)}")
+    print(f"report: {write_report(results, out, number_rows, robustness_rows, form_rows)}")
 
 
 if __name__ == "__main__":

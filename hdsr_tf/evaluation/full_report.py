@@ -122,7 +122,7 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
 
 
 def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | None = None,
-                 robustness_rows: list[dict] | None = None) -> Path:
+                 robustness_rows: list[dict] | None = None, form_rows: list[dict] | None = None) -> Path:
     lines = ["# hdsr_tf evaluation report", "",
              "Low-resolution digits are made by area downsampling of the test digits. Accuracy and macro "
              "precision/recall/F1 are over all test digits; PSNR/SSIM compare the image the recognizer "
@@ -144,6 +144,12 @@ def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | N
 
         lines += ["## Whole numbers (5 MNIST test digits in one image)", "",
                   "Full table and conditions: `python scripts/evaluate_numbers.py`.", "", markdown(number_rows)]
+    if form_rows:
+        from hdsr_tf.evaluation.forms import markdown as forms_markdown
+
+        lines += ["## Numbers on forms (5 MNIST test digits in a form field, blue ink, full size)", "",
+                  "Every layout, ink and look: `python scripts/evaluate_numbers.py --only-forms`.", "",
+                  forms_markdown(form_rows)]
     if robustness_rows:
         lines += [f"## Robustness, short ({robustness_rows[0]['model']}, the newest export, full test set)", "",
                   "The full benchmark (MNIST-C, every LR size and method, peers side by side): "
@@ -154,5 +160,5 @@ def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | N
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text("\n".join(lines))
     write_json(out_dir / "report.json", {"results": results, "numbers": number_rows or [],
-                                         "robustness": robustness_rows or []})
+                                         "robustness": robustness_rows or [], "forms": form_rows or []})
     return out_dir / "report.md"
