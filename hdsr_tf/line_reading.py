@@ -107,7 +107,8 @@ def _number(probs: np.ndarray, line: np.ndarray, mapping: tuple[float, int, int]
 
     reads, extras = [], []
     for digit, confidence, a, b, centre, (t0, t1) in zip(digits, confidences, edges[:-1], edges[1:], centres, spans):
-        xa = max(0, int(np.floor(to_input(a))))
+        # clamped into the image: a band of no columns crashed OpenCV's connectedComponents (a segfault)
+        xa = min(ink.shape[1] - 1, max(0, int(np.floor(to_input(a)))))
         xb = min(ink.shape[1], max(xa + 1, int(np.ceil(to_input(b)))))
         reach = max(1.0, STRIDE / scale)  # a frame's width in input pixels
         near = (int(np.floor(to_input(centre) - reach)) - xa, int(np.ceil(to_input(centre) + reach)) - xa)

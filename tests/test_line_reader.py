@@ -298,3 +298,21 @@ def test_serving_client_reads_numbers_with_the_served_line_reader(tmp_path):
     assert all(len(d["box"]) == 4 for r in records for d in r["digits"])
     # both images' lines in one request, then the digits that stand alone (all five) in another
     assert servers.requests == [("/v1/models/line_reader:predict", 2), ("/v1/models/hybrid:predict", 5)]
+
+
+def test_a_digit_the_reader_places_past_the_ink_gets_a_box_inside_the_image():
+    """A frame mapped past the image's last column once gave OpenCV an empty band (a segfault)."""
+    from hdsr_tf.line_reading import _ink_box, _number
+    from hdsr_tf.models.ctc import BLANK
+
+    ink = np.zeros((20, 30), np.float32)
+    ink[5:15, 2:6] = 1.0
+    line = np.zeros((24, 64), np.float32)
+    probs = np.full((16, 11), 1e-4, np.float32)
+    probs[:, BLANK] = 1.0
+    probs[15, 7], probs[15, BLANK] = 1.0, 1e-4  # a 7 seen in the last frame
+    read, _ = _number(probs / probs.sum(axis=1, keepdims=True), line, (0.25, 0, 0), ink)
+    assert read.number == "7"
+    x, y, w, h = read.digits[0].box
+    assert 0 <= x < 30 and x + w <= 30
+    assert _ink_box(ink, 29, 30, (0, 1))[0][0] == 29
