@@ -342,6 +342,10 @@ def find(image: np.ndarray) -> Field:
     if not groups:
         return Field(original, np.zeros(original.shape, bool), rows=(0, original.shape[0]))
     walls, bounds = _walls(mask, lines, groups)
+    if factor >= 3 and not walls.any():
+        # a lone line in a tiny image: the touching strokes of 7 px digits can look like one, and the line
+        # reader, trained with ruling lines, reads a rule under small digits as well as without it
+        return Field(original, np.zeros(original.shape, bool), rows=(0, original.shape[0]))
     structure = lines | walls
     structure = cv2.dilate(structure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (ink > 0.02)
     u8 = np.round(ink * 255).astype(np.uint8)
