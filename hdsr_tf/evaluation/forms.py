@@ -46,9 +46,16 @@ def evaluate(images: np.ndarray, labels: np.ndarray, reader, line_reader, rows: 
 
 
 def markdown(rows: list[dict]) -> str:
+    """Every row, then the mean string accuracy of each look's rows (with and without the form step)."""
+    looks = [look for look in LOOKS if any(r["look"] == look for r in rows)]
+    means = ["| look | rows | mean string accuracy | before the form step |", "|---|---|---|---|"]
+    for look in looks:
+        mine = [r for r in rows if r["look"] == look]
+        means.append(f"| {look} | {len(mine)} | {np.mean([r['string_accuracy'] for r in mine]):.1%} | "
+                     f"{np.mean([r['before_string_accuracy'] for r in mine]):.1%} |")
     lines = ["| layout | ink | look | n | string accuracy | before the form step | digit accuracy | more digits "
              "than written |", "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['layout']} | {r['ink']} | {r['look']} | {r['n']} | {r['string_accuracy']:.1%} | "
               f"{r['before_string_accuracy']:.1%} | {r['digit_accuracy']:.1%} | {r['extra_digits']:.1%} |"
               for r in rows]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + "\n".join(means) + "\n"
