@@ -117,7 +117,8 @@ def test_predict_number_json_schema_and_per_file_errors(number_folder, tmp_path)
     assert len(records) == 4 and {"blank.png", "corrupt.png"} <= set(records)
     for name, r in records.items():
         assert set(r) == {"path", "number", "confidence", "digits", "error"}
-    assert records["corrupt.png"]["error"].startswith("unknown image format") and records["corrupt.png"]["number"] is None
+    corrupt = records["corrupt.png"]
+    assert corrupt["error"].startswith("unknown image format") and corrupt["number"] is None
     assert records["blank.png"] == {**records["blank.png"], "number": "", "digits": [], "error": None}
     for name in (n for n in records if n.startswith("n")):
         r = records[name]
