@@ -255,3 +255,34 @@ def test_predict_prints_the_answer_and_no_tensorflow_chatter(tmp_path):
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", result.stderr  # no absl / oneDNN start-up notices
         assert len(result.stdout.strip().splitlines()) == 1
+
+
+def test_a_label_spelled_in_small_digits_at_the_start_is_left_out():
+    from hdsr_tf.numbers import DigitRead, NumberRead
+
+    def read(boxes):
+        digits = [DigitRead(k % 10, 0.9, box) for k, box in enumerate(boxes)]
+        return NumberRead("".join(str(d.digit) for d in digits), 0.9 ** len(digits), digits)
+
+    label = [[0, 10, 8, 12], [10, 10, 8, 12]]  # two small glyphs
+    number = [[40 + 22 * k, 4, 16, 24] for k in range(5)]  # five digits, 6 px apart
+    got = fields._without_small_ends(read(label + number))
+    assert got.number == "23456" and got.confidence == pytest.approx(0.9 ** 5)
+    assert fields._without_small_ends(read(number)).number == "01234"  # nothing small: unchanged
+    close = [[28, 10, 8, 12], [38, 10, 8, 12]]  # small, but as close as the digits are to each other
+    assert fields._without_small_ends(read(close + number)).number == "0123456"
+
+
+def test_the_loader_reads_headers_as_the_served_model_does():
+    """Every bytes case of the export tests: format, width and height from files.inspect equal the
+    graph's (data/headers.py), so an entry point refuses exactly what the served model refuses."""
+    import tensorflow as tf
+    from test_export import BYTES_CASES
+
+    from hdsr_tf.data import headers
+
+    names = (None, "PNG", "JPEG", "GIF", "BMP", "WebP")
+    for name, (make, *_) in BYTES_CASES.items():
+        data = make()
+        fmt, width, height = headers.inspect(tf.constant(data))
+        assert files.inspect(data) == (names[int(fmt)], int(width), int(height)), name

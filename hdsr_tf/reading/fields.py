@@ -109,6 +109,40 @@ def _box(mask: np.ndarray) -> tuple[slice, slice]:
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
+def _without_small_ends(read: NumberRead) -> NumberRead:
+    """A run of two or more digits at either end whose boxes are under SMALL_WORD of the others' median
+    height, set apart from them by a wider gap than theirs, is a printed label the line reader spelled
+    as digits: it is left out."""
+    digits = read.digits
+    if len(digits) < 4:
+        return read
+    heights = np.array([d.box[3] for d in digits], np.float32)
+    small = heights < SMALL_WORD * float(np.median(heights))
+    lo, hi = 0, len(digits)
+    while lo < hi and small[lo]:
+        lo += 1
+    while hi > lo and small[hi - 1]:
+        hi -= 1
+    lo = lo if lo >= 2 else 0
+    hi = hi if len(digits) - hi >= 2 else len(digits)
+    if hi - lo < 2:
+        return read
+    left = [d.box[0] for d in digits]
+    right = [d.box[0] + d.box[2] for d in digits]
+    gaps = [left[k + 1] - right[k] for k in range(lo, hi - 1)]
+    wide = max(1.5 * float(np.median(gaps)), 0.3 * float(np.median(heights[lo:hi])))
+    if lo and left[lo] - right[lo - 1] < wide:  # set apart as a label is, or part of the number
+        lo = 0
+    if hi < len(digits) and left[hi] - right[hi - 1] < wide:
+        hi = len(digits)
+    if (lo, hi) == (0, len(digits)):
+        return read
+    kept = digits[lo:hi]
+    dropped = digits[:lo] + digits[hi:]
+    confidence = read.confidence / max(float(np.prod([d.confidence for d in dropped])), 1e-12)
+    return NumberRead("".join(str(d.digit) for d in kept), float(min(1.0, confidence)), kept)
+
+
 def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=None,
                 structure: bool = True) -> tuple[list[NumberRead], list[forms.Field | None]]:
     """Images of numbers (gray or BGR) -> (one :class:`NumberRead` each, boxes in input pixels; the
@@ -123,6 +157,8 @@ def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=Non
         inks = drop_labels(inks, reader)
     reads = line_reader.read_inks(inks, crop_reader=reader) if line_reader is not None \
         else numbers.read_inks(inks, reader)
+    if structure:
+        reads = [_without_small_ends(r) for r in reads]
     celled = [i for i, f in enumerate(fields) if f is not None and f.cells and reader is not None]
     for i, (by_cell, cells) in zip(celled, _read_cells([fields[i] for i in celled], reader) if celled else []):
         if not _one_per_cell(reads[i], cells):
