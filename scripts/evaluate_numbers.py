@@ -21,6 +21,7 @@ per condition, boxes and removed structure drawn, into --out.
 """
 
 from hdsr_tf import cli
+from hdsr_tf.data.forms import LAYOUTS, LOOKS
 
 
 def main():
@@ -37,11 +38,17 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="seed of the compositions")
     parser.add_argument("--forms", action="store_true", help="also measure numbers in form fields")
     parser.add_argument("--only-forms", action="store_true", help="measure numbers in form fields only")
+    parser.add_argument("--layouts", default=",".join(LAYOUTS), help="form layouts to measure, comma-separated")
+    parser.add_argument("--looks", default=",".join(LOOKS), help="form looks to measure, comma-separated")
     parser.add_argument("--no-structure", action="store_true",
                         help="read the lines without the form step (as the reader did before it)")
     args = parser.parse_args()
     if args.n < 1:
         cli.fail("--n must be at least 1")
+    layouts, looks = args.layouts.split(","), args.looks.split(",")
+    for given, known, flag in ((layouts, LAYOUTS, "--layouts"), (looks, LOOKS, "--looks")):
+        if not given or set(given) - set(known):
+            cli.fail(f"{flag} takes some of {', '.join(known)}, not {','.join(given)!r}")
 
     import time
     from pathlib import Path
@@ -100,7 +107,7 @@ def main():
                   f"{row['before_string_accuracy']:.2%})  more digits than written {row['extra_digits']:.2%}",
                   flush=True)
 
-        styles = ev_forms.styles()
+        styles = ev_forms.styles(layouts=layouts, looks=looks)
         rows = ev_forms.evaluate(images, labels, predictor.read, line_reader, styles, args.n, args.seed, progress)
         for style in styles:
             example(make_fields(images, labels, style, 1, args.seed)[0][0], "form " + style.name)

@@ -238,13 +238,19 @@ def test_fields_are_read_with_the_shipped_models(mnist_ready):
 @pytest.mark.slow
 def test_evaluate_numbers_forms_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready):
     out = tmp_path / "report"
-    run_script("evaluate_numbers.py", "--only-forms", "--n", "1", "--out", out, check=True, timeout=900)
+    run_script("evaluate_numbers.py", "--only-forms", "--n", "2", "--layouts", "comb,label", "--looks", "full,photo",
+               "--out", out, check=True, timeout=900)
     data = json.loads((out / "forms.json").read_text())
-    assert len(data["rows"]) == 42 and data["meta"]["digits"] == "MNIST test split"
-    assert {r["look"] for r in data["rows"]} == {"full", "10px", "photo"}
-    assert all(0 <= r["string_accuracy"] <= 1 and "before_string_accuracy" in r for r in data["rows"])
-    assert "| comb | dark | full | 1 |" in (out / "forms.md").read_text()
-    assert len(list((out / "examples").glob("form*.png"))) == 42
+    assert len(data["rows"]) == 8 and data["meta"]["digits"] == "MNIST test split"
+    assert {(r["layout"], r["look"]) for r in data["rows"]} == {(a, b) for a in ("comb", "label")
+                                                               for b in ("full", "photo")}
+    assert all(r["n"] == 2 and 0 <= r["string_accuracy"] <= 1 and "before_string_accuracy" in r
+               for r in data["rows"])
+    md = (out / "forms.md").read_text()
+    assert "| comb | dark | full | 2 |" in md and "| photo | 4 |" in md  # every row, then each look's mean
+    assert len(list((out / "examples").glob("form*.png"))) == 8
+    bad = run_script("evaluate_numbers.py", "--only-forms", "--layouts", "circles", timeout=120)
+    assert bad.returncode == 2 and "--layouts takes some of comb" in bad.stderr
 
 
 @pytest.mark.slow
