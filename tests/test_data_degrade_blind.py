@@ -183,6 +183,7 @@ def test_bad_recipes_are_refused_with_a_clear_message(tmp_path):
         dg.load_recipe(str(bad))
 
 
+@pytest.mark.slow
 def test_training_batches_get_fresh_draws_and_evaluation_batches_fixed_ones():
     rng = np.random.default_rng(1)
     images, labels = rng.integers(0, 256, (64, 28, 28, 1), np.uint8), rng.integers(0, 10, 64)

@@ -62,6 +62,7 @@ def test_evaluate_sr_writes_metrics_and_interpolates(tiny_shipped, tmp_path, bic
     assert (out / "comparison_mnist.png").exists() and (out / "sr_report.md").exists()
 
 
+@pytest.mark.slow
 def test_evaluate_sr_names_a_missing_generator(tmp_path):
     proc = run_script("evaluate_sr.py", "--gan-generator", tmp_path / "typo.keras", "--out", tmp_path, timeout=120)
     assert proc.returncode != 0 and "typo.keras not found" in proc.stderr + proc.stdout

@@ -70,6 +70,7 @@ def quick_study(tiny_shipped, mnist_ready, tmp_path_factory):
     return out, json.loads((out / "robustness.json").read_text())
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_every_condition_for_every_reader(quick_study):
     out, study = quick_study
     names = [r["name"] for r in study["readers"]]
@@ -120,6 +121,7 @@ def test_a_named_subset_draws_exactly_the_full_benchmarks_images():
             np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.slow
 def test_validation_split_measures_only_the_added_reader_on_validation_digits(tiny_shipped, mnist_ready, tmp_path):
     """Models are chosen on validation digits: --split validation --only-added reads the seeded validation
     split (its clean row is the reader's accuracy there, not on the test digits) and trains no convnet."""

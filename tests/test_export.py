@@ -205,6 +205,7 @@ def test_interrupted_export_leaves_no_partial_version(tmp_path, monkeypatch):
         export.latest_version(tmp_path)
 
 
+@pytest.mark.slow
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     _, _, path, _ = exported
     cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
@@ -435,6 +436,7 @@ def test_progressive_jpeg_with_metadata_segments_gives_its_size():
     assert (int(width), int(height)) == (123, 45)
 
 
+@pytest.mark.slow
 def test_a_direct_reader_export_reads_with_its_classifier_and_draws_with_its_generator(tmp_path):
     """Version 3's design: small inputs read by a classifier on their 28-px enlargement, the generator's
     output as sr_image, full-resolution inputs read by the recognizer given at export."""

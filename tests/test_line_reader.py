@@ -183,6 +183,7 @@ def tiny_line_reader(tmp_path_factory, mnist_ready):
     return out, proc.stdout
 
 
+@pytest.mark.slow
 def test_training_writes_a_model_that_loads_in_safe_mode_and_a_rerun_skips(tiny_line_reader):
     out, stdout = tiny_line_reader
     assert "validation lines read whole" in stdout
@@ -208,6 +209,7 @@ def test_bad_settings_are_refused_before_any_work(setting, message):
         validate(LineReaderConfig(**setting))
 
 
+@pytest.mark.slow
 def test_predict_number_with_a_line_reader_keeps_the_schema_and_per_file_errors(number_folder, tiny_line_reader):
     out, _ = tiny_line_reader
     proc = run_script("predict.py", "--number", "--format", "json", "--line-reader", out / "line_reader.keras",
@@ -225,6 +227,7 @@ def test_predict_number_with_a_line_reader_keeps_the_schema_and_per_file_errors(
     assert missing.returncode == 2 and "nope.keras not found" in missing.stderr
 
 
+@pytest.mark.slow
 def test_the_served_line_reader_answers_as_the_keras_model(tiny_line_reader, tmp_path):
     import tensorflow as tf
 

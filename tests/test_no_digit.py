@@ -80,6 +80,7 @@ def test_threshold_refuses_at_most_the_allowed_share_of_digits():
     assert fit_threshold(np.full(10, 0.1), 0.0) == 0.5  # never below one half
 
 
+@pytest.mark.slow
 def test_detector_training_fits_a_threshold_and_saves_a_safe_model(mnist_ready, tmp_path):
     out = tmp_path / "det"
     proc = run_script("train_detector.py", "--limit", "128", "--epochs", "1", "--filters", "8,12,16", "--out-dir", out,
@@ -92,6 +93,7 @@ def test_detector_training_fits_a_threshold_and_saves_a_safe_model(mnist_ready, 
     assert summary["threshold"] >= 0.5 and 0 <= summary["val_digits_refused"] <= 0.002 + 1 / 128
 
 
+@pytest.mark.slow
 def test_bad_detector_widths_are_one_clear_line(tmp_path):
     proc = run_script("train_detector.py", "--filters", "16,x", "--out-dir", tmp_path / "det")
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("error: --filters must be")
@@ -122,6 +124,7 @@ def digit_image(size: int) -> np.ndarray:
     return cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)[..., None]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [7, 28])
 def test_the_export_answers_no_digit_on_both_paths_and_keeps_version_1_outputs(with_detector, size):
     _, plain, loaded = with_detector
@@ -158,6 +161,7 @@ def test_answers_as_printed():
     assert answer(3, 0.6, min_confidence=0.5) == "3"
 
 
+@pytest.mark.slow
 def test_predict_prints_a_dash_for_no_digit_and_unsure_under_the_confidence_floor(with_detector, tmp_path):
     base, *_ = with_detector
     cv2.imwrite(str(tmp_path / "blank.png"), np.zeros((28, 28), np.uint8))
@@ -178,6 +182,7 @@ def test_a_confidence_floor_outside_0_1_is_one_clear_line(tmp_path):
     assert bad.returncode == 2 and "--min-confidence" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_trust_study_end_to_end(with_detector, mnist_ready, tmp_path):
     base, *_ = with_detector
     proc = run_script("evaluate_trust.py", "--model", base / "2", "--quick", "--out", tmp_path, check=True)

@@ -109,6 +109,7 @@ def test_all_crops_of_all_images_are_read_in_one_batch():
         d.box[0] for d in reads[1].digits)
 
 
+@pytest.mark.slow
 def test_predict_number_json_schema_and_per_file_errors(number_folder, tmp_path):
     proc = run_script("predict.py", "--number", "--line-reader", "none", "--format", "json", number_folder,
                       "--boxes-dir", tmp_path / "boxes", timeout=300)

@@ -123,6 +123,7 @@ def _digits(tmp_path, n):
     return paths
 
 
+@pytest.mark.slow
 def test_client_sends_batches_of_the_chosen_size(served, tmp_path):
     paths = _digits(tmp_path, 5)
     before = len(served.requests)

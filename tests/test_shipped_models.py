@@ -43,6 +43,7 @@ def test_every_shipped_model_is_checked_here():
     assert shipped == COVERED, f"not checked: {shipped - COVERED}; missing: {COVERED - shipped}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder,lr_scale", RECOGNIZERS)
 def test_shipped_recognizers_match_their_metrics(test_set, folder, lr_scale, tmp_path):
     metrics = _metrics(folder)
@@ -62,6 +63,7 @@ def test_shipped_recognizers_match_their_metrics(test_set, folder, lr_scale, tmp
     assert accuracy == pytest.approx(metrics["accuracy"], abs=0.0005)  # +-0.05 points
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder,name,row", GENERATORS)
 def test_shipped_generators_match_their_psnr_ssim_and_recognition(test_set, folder, name, row):
     images, labels = test_set
@@ -79,6 +81,7 @@ def test_shipped_generators_match_their_psnr_ssim_and_recognition(test_set, fold
         assert float(np.mean(pred == labels)) == pytest.approx(recorded["accuracy"], abs=0.0005)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder,scale", HYBRIDS)
 def test_shipped_hybrids_match_their_metrics(test_set, folder, scale):
     images, labels = test_set
@@ -116,6 +119,7 @@ ROBUST = {"cnn_robust/recognizer.keras": "classifier", "rival_blind/recognizer.k
 COVERED |= set(ROBUST)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_file", sorted(ROBUST))
 def test_blind_models_match_their_recorded_robustness(test_set, model_file):
     from hdsr_tf.evaluation import robustness as rb
@@ -162,6 +166,7 @@ def test_version_3_answers_a_version_1_client_and_reads_like_its_parts(test_set)
 COVERED.add("detector/detector.keras")
 
 
+@pytest.mark.slow
 def test_version_4_says_no_digit_as_recorded(test_set):
     """hybrid/4 = hybrid/3's readers behind the shipped no-digit detector (saved_models/detector): its
     probe of non-digits (200 per family, held-out seed and fonts, 7/14/28 px) and the clean and 7x7
@@ -188,6 +193,7 @@ def test_version_4_says_no_digit_as_recorded(test_set):
     np.testing.assert_allclose(run(x)["probabilities"], v3(image=tf.constant(x))["probabilities"].numpy(), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_version_4_answers_no_digit_where_version_1_guessed():
     """Issue 17's table: a blank page, an all-zero or all-NaN tensor, a uniform grey field and random
     noise each got a confident digit from version 1; version 4 answers -1 for each, small or large."""
@@ -204,6 +210,7 @@ def test_version_4_answers_no_digit_where_version_1_guessed():
 COVERED.add("line_reader/line_reader.keras")
 
 
+@pytest.mark.slow
 def test_the_line_reader_reads_numbers_as_recorded(mnist_ready):
     """saved_models/line_reader, as `predict.py --number` reads with it (digits that stand alone read
     again by the hybrid version metrics.json names), on the report's rows that metrics.json names under

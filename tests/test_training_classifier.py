@@ -74,6 +74,7 @@ def test_early_stopping_state_survives_a_restart(tmp_path, capsys):
     assert "patience starts afresh" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_finished_run_is_skipped_and_another_config_is_refused(tmp_path, mnist_ready, capsys):
     first = train_recognizer(tiny(tmp_path), verbose=0)
     model_file = tmp_path / "run" / "recognizer.keras"
@@ -86,6 +87,7 @@ def test_finished_run_is_skipped_and_another_config_is_refused(tmp_path, mnist_r
     assert again["epochs_this_session"] == 1 and model_file.stat().st_mtime_ns != stamp
 
 
+@pytest.mark.slow
 def test_resume_continues_at_the_right_epoch(tmp_path, mnist_ready):
     run = tmp_path / "run"
     train_recognizer(tiny(tmp_path, epochs=1), verbose=0)

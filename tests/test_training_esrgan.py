@@ -40,6 +40,7 @@ def _model(adversarial):
     return m
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("adversarial", [False, True])
 def test_one_epoch_changes_weights_and_logs(adversarial):
     m = _model(adversarial)
@@ -74,6 +75,7 @@ def recognizer_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_both_stages_and_resume(tmp_path, mnist_ready, recognizer_file):
     paths = train_sr(_tiny_config(tmp_path, recognizer_file))
     run = tmp_path / "run"
@@ -127,6 +129,7 @@ def test_one_generator_forward_per_gan_step():
     assert all(g is not None for g in step["g_grads"])
 
 
+@pytest.mark.slow
 def test_gan_stage_straight_from_a_given_generator(tmp_path, mnist_ready, recognizer_file):
     start_path = tmp_path / "start.keras"
     build_generator(4, nf=8, gc=8, num_blocks=1).save(start_path)
@@ -141,6 +144,7 @@ def test_gan_stage_straight_from_a_given_generator(tmp_path, mnist_ready, recogn
     assert "d_loss" in (tmp_path / "run" / "gan" / "log.csv").read_text().splitlines()[0]
 
 
+@pytest.mark.slow
 def test_psnr_stage_can_start_from_a_generator(tmp_path, mnist_ready, recognizer_file):
     first = train_sr(_tiny_config(tmp_path, recognizer_file, stage="psnr"))["psnr"]
     start = keras.saving.load_model(first, safe_mode=True)
@@ -156,6 +160,7 @@ def test_psnr_stage_can_start_from_a_generator(tmp_path, mnist_ready, recognizer
                               out_dir=str(tmp_path / "wrong")))
 
 
+@pytest.mark.slow
 def test_bfloat16_training_saves_float32_generators(tmp_path, mnist_ready, recognizer_file):
     paths = train_sr(_tiny_config(tmp_path, recognizer_file, precision="mixed_bfloat16", scale=2))
     for path in [*paths.values(), tmp_path / "run" / "gan" / "discriminator.keras"]:

@@ -28,6 +28,7 @@ def _changed(before, model):
 
 @pytest.mark.parametrize("mode,g_moves,r_moves", [("generator", True, False), ("recognizer", False, True),
                                                   ("both", True, True)])
+@pytest.mark.slow
 def test_modes_train_the_right_networks(mode, g_moves, r_moves):
     g, r = build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer()
     gw, rw = [w.copy() for w in g.get_weights()], [w.copy() for w in r.get_weights()]
@@ -47,6 +48,7 @@ def test_unknown_mode():
         JointTrainer(build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer(), "everything")
 
 
+@pytest.mark.slow
 def test_job_writes_models_and_validation_figures(tmp_path, mnist_ready):
     g_path, r_path = tmp_path / "g.keras", tmp_path / "r.keras"
     build_generator(4, nf=8, gc=8, num_blocks=1).save(g_path)
@@ -83,6 +85,7 @@ def test_distillation_is_zero_for_the_teacher_itself_and_positive_otherwise():
     assert kd[0] > 0.1 and abs(kd[1]) < 1e-6
 
 
+@pytest.mark.slow
 def test_distillation_needs_a_teacher_and_keeps_it_frozen():
     g, r = build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer()
     with pytest.raises(ValueError, match="teacher"):
