@@ -37,13 +37,15 @@ def skew(mask: np.ndarray) -> float:
             best.append(np.bincount(shifted - shifted.min()).max())
         return np.asarray(best)
 
+    level = longest([0.0])[0]
+    if level >= 0.8 * w:  # a printed line already level: most scans
+        return 0.0
     coarse = np.arange(-MAX_SKEW, MAX_SKEW + 1e-6, 0.5)
     counts = longest(coarse)
     a0 = float(coarse[int(np.argmax(counts))])
     fine = np.arange(a0 - 0.4, a0 + 0.41, 0.1)
     counts_fine = longest(fine)
     angle = float(fine[int(np.argmax(counts_fine))])
-    level = longest([0.0])[0]
     if counts_fine.max() < max(0.35 * w, 1.15 * level) or abs(angle) < 0.5:
         return 0.0
     return angle
