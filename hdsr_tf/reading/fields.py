@@ -198,7 +198,7 @@ def draw_boxes(image: np.ndarray, read: NumberRead, path: Path, field: forms.Fie
             back = cv2.invertAffineTransform(field.matrix)
             removed = cv2.warpAffine(removed, back, (canvas.shape[1], canvas.shape[0]), flags=cv2.INTER_NEAREST)
         tint = canvas.astype(np.float32)
-        tint[removed > 0] = 0.6 * tint[removed > 0] + 0.4 * np.array([255, 200, 0], np.float32)  # faint cyan
+        tint[removed > 0] = 0.7 * tint[removed > 0] + 0.3 * np.array([255, 200, 0], np.float32)  # faint cyan
         canvas = np.round(tint).astype(np.uint8)
     scale = max(1, 96 // max(1, canvas.shape[0]))  # small numbers are drawn enlarged, so the labels can be read
     if scale > 1:
