@@ -28,27 +28,21 @@ WORD_GAP = 0.45  # a gap this many row heights wide parts two words (a label and
 SMALL_WORD = 0.8  # an outer word under this share of the tallest word's height is a printed label
 
 
-def _read_cells(fields: list[forms.Field], reader: Reader) -> list[tuple[NumberRead, list]]:
-    """Fields with cells -> (the number read cell by cell, boxes in the field's frame; each non-empty
-    cell's columns): every non-empty cell of every field read in one batch."""
+def _read_cells(pieces: list[list], reader: Reader) -> list[NumberRead]:
+    """Each field's cell pieces (``Field.cell_inks``) -> the number read cell by cell, boxes in the field's
+    frame: every non-empty cell of every field read in one batch."""
     slots, crops = [], []
-    for f in fields:
-        pieces = [(cell, p) for cell, p in zip(f.cells, f.cell_inks()) if p is not None]
-        slots.append([(cell, box, len(crops) + k) for k, (cell, (_, box)) in enumerate(pieces)])
-        crops += [numbers.mnist_frame(ink) for _, (ink, _) in pieces]
+    for cell_pieces in pieces:
+        filled = [p for p in cell_pieces if p is not None]
+        slots.append([(box, len(crops) + k) for k, (_, box) in enumerate(filled)])
+        crops += [numbers.mnist_frame(ink) for ink, _ in filled]
     reads = numbers.read_crops(reader, np.stack(crops)[..., None]) if crops else None
     out = []
     for cells in slots:
-        digits = [DigitRead(int(np.argmax(reads.probs[k])), float(np.max(reads.probs[k])), box)
-                  for _, box, k in cells]
+        digits = [DigitRead(int(np.argmax(reads.probs[k])), float(np.max(reads.probs[k])), box) for box, k in cells]
         confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
-        out.append((NumberRead("".join(str(d.digit) for d in digits), confidence, digits), [c for c, _, _ in cells]))
+        out.append(NumberRead("".join(str(d.digit) for d in digits), confidence, digits))
     return out
-
-
-def _filled(f: forms.Field) -> list[tuple[int, int]]:
-    """The columns of each cell that holds ink."""
-    return [cell for cell, piece in zip(f.cells, f.cell_inks()) if piece is not None]
 
 
 def _one_per_cell(read: NumberRead, cells: list[tuple[int, int]]) -> bool:
@@ -171,9 +165,10 @@ def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=Non
     if structure:
         reads = [_without_small_ends(r) for r in reads]
     # cells are read only where the line reader did not put one digit in each non-empty cell
-    celled = [i for i, f in enumerate(fields) if f is not None and f.cells and reader is not None
-              and not _one_per_cell(reads[i], _filled(f))]
-    for i, (by_cell, _) in zip(celled, _read_cells([fields[i] for i in celled], reader) if celled else []):
+    pieces = {i: f.cell_inks() for i, f in enumerate(fields) if f is not None and f.cells and reader is not None}
+    celled = [i for i, cell_pieces in pieces.items()
+              if not _one_per_cell(reads[i], [c for c, p in zip(fields[i].cells, cell_pieces) if p is not None])]
+    for i, by_cell in zip(celled, _read_cells([pieces[i] for i in celled], reader) if celled else []):
         reads[i] = by_cell
     for f, read in zip(fields, reads):
         if f is not None:

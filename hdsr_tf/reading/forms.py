@@ -100,8 +100,9 @@ def find(image: np.ndarray) -> Field:
     worked on enlarged, so that a one-pixel line and a digit's stroke beside it stay apart; when no
     structure is found the ink comes back at its own size, as ``framing.to_ink`` makes it."""
     original = to_ink(dropout_gray(image))
+    unchanged = Field(original, np.zeros(original.shape, bool), rows=(0, original.shape[0]))
     if original.max() <= 0:
-        return Field(original, np.zeros(original.shape, bool), rows=(0, original.shape[0]))
+        return unchanged
     factor = min(4, int(np.ceil(WORK_HEIGHT / original.shape[0])))
     ink, matrix = original, np.array([[factor, 0, 0], [0, factor, 0]], np.float64)
     if factor > 1:
@@ -123,12 +124,12 @@ def find(image: np.ndarray) -> Field:
             mask = faint
             lines &= np.isin(np.arange(h), [y for a, b in groups for y in range(a, b)])[:, None]
     if not groups:
-        return Field(original, np.zeros(original.shape, bool), rows=(0, original.shape[0]))
+        return unchanged
     walls, bounds = printed.walls(mask, lines, groups)
     if factor >= 3 and not walls.any():
         # a lone line in a tiny image: the touching strokes of 7 px digits can look like one, and the line
         # reader, trained with ruling lines, reads a rule under small digits as well as without it
-        return Field(original, np.zeros(original.shape, bool), rows=(0, original.shape[0]))
+        return unchanged
     structure = lines | walls
     structure = cv2.dilate(structure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (ink > 0.02)
     u8 = np.round(ink * 255).astype(np.uint8)
