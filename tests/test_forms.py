@@ -2,7 +2,6 @@
 and the one image loader that every entry point reads files with."""
 
 import json
-import time
 
 import cv2
 import numpy as np
@@ -203,14 +202,12 @@ def test_predict_number_refuses_a_huge_png_with_its_own_line(tmp_path, number_fo
 
     (tmp_path / "huge.png").write_bytes(blank_png(13000, 13000, 8, 3))
     good = sorted(number_folder.glob("n*.png"))[0]
-    start = time.time()
     result = run_script("predict.py", "--number", "--format", "json", str(tmp_path / "huge.png"), str(good),
                         timeout=300)
     assert result.returncode == 1, result.stderr
     rows = {r["path"]: r for r in json.loads(result.stdout)}
     assert "13000x13000" in rows[str(tmp_path / "huge.png")]["error"]
     assert rows[str(good)]["number"] == good.stem.split("_")[1]
-    assert time.time() - start < 300
 
 
 @pytest.mark.slow
