@@ -116,11 +116,14 @@ def main():
         cli.fail(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
     if args.boxes_dir and not args.number:
         cli.fail("--boxes-dir goes with --number")
+    # a file that was not read: the same keys as a file that was, in either mode
+    unread = ({"number": None, "confidence": None, "digits": None} if args.number
+              else {"digit": None, "confidence": None})
     files, problems = collect(args.paths)
     files, refused = passing_headers(files)  # before any model loads: a hostile file costs nothing
     problems += refused
     if not files and problems:
-        results = [{"digit": None, "number": None, "confidence": None, "digits": None, **p} for p in problems]
+        results = [{**unread, **p} for p in problems]
         (print_number_results(results, args.format) if args.number
          else print_digit_results(results, args.format, args.min_confidence))
         return 1
@@ -133,7 +136,7 @@ def main():
         line_reader = line_reading.load(args.line_reader)
         results = read_number_files(Predictor(args.model).read, files, args.boxes_dir, line_reader=line_reader,
                                     structure=not args.no_forms)
-        results += [{"number": None, "confidence": None, "digits": None, **p} for p in problems]
+        results += [{**unread, **p} for p in problems]
         if not results:
             cli.fail("no image files found in the given paths")
         print_number_results(results, args.format)
@@ -148,7 +151,7 @@ def main():
             results += batch
     except KeyboardInterrupt:  # keep and print what finished
         interrupted = True
-    results += [{"digit": None, "confidence": None, **p} for p in problems]
+    results += [{**unread, **p} for p in problems]
     print_digit_results(results, args.format, args.min_confidence)
     if interrupted:
         print(f"interrupted: {len(files) - len(results) + len(problems)} of {len(files)} files were not read",

@@ -195,6 +195,17 @@ def test_the_loader_keeps_colour_and_reads_gray_as_gray(tmp_path):
         files.load_image(tmp_path / "t.txt")
 
 
+def test_refused_files_keep_each_modes_schema_and_load_no_model(tmp_path):
+    """Only refused files: answered from their headers alone (the model path does not even exist), each
+    record with the keys of its mode."""
+    (tmp_path / "a.png").write_text("not an image")
+    number = run_script("predict.py", "--number", "--format", "json", "--model", tmp_path / "none", tmp_path / "a.png")
+    digit = run_script("predict.py", "--format", "json", "--model", tmp_path / "none", tmp_path / "a.png")
+    assert number.returncode == digit.returncode == 1, number.stderr + digit.stderr
+    assert set(json.loads(number.stdout)[0]) == {"path", "number", "confidence", "digits", "error"}
+    assert set(json.loads(digit.stdout)[0]) == {"path", "digit", "confidence", "answer", "error"}
+
+
 @pytest.mark.slow
 def test_predict_number_refuses_a_huge_png_with_its_own_line(tmp_path, number_folder):
     """The 13000 x 13000 PNG through --number: its own error line, the other files read."""
