@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-BENCHMARKS = ("cnn", "gan", "precision", "serving", "pipeline", "numbers", "forms", "predict", "hostile")
+BENCHMARKS = ("cnn", "gan", "precision", "serving", "bfloat16", "pipeline", "numbers", "forms", "predict", "hostile")
 
 
 def peak_rss_mb() -> float:
@@ -183,8 +183,9 @@ def bench_precision(steps: int = 40) -> dict:
 
 # ---------------------------------------------------------------- serving
 def bench_serving() -> dict:
-    """The newest exported hybrid against the previous version, version 1 and the recognizer alone: latency and
-    throughput at batch 1, 32, 256, all four timed in turns (sr_report.side_by_side_speed)."""
+    """The newest exported hybrid's signatures (drawing ``serving_default``, ``read`` and, when exported,
+    ``read_bfloat16``) against the previous version, version 1 and the recognizer alone: latency and
+    throughput at batch 1, 32, 256 on 7x7 inputs, all timed in turns (sr_report.side_by_side_speed)."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -193,26 +194,59 @@ def bench_serving() -> dict:
     from hdsr_tf.export import latest_version
 
     path = latest_version(ROOT / "saved_models" / "hybrid")
-    hybrid = tf.saved_model.load(str(path)).signatures["serving_default"]
-    first = tf.saved_model.load(str(ROOT / "saved_models" / "hybrid" / "1")).signatures["serving_default"]
-    before = path.parent / str(int(path.name) - 1)  # what the newest version added costs this much
-    previous = tf.saved_model.load(str(before)).signatures["serving_default"]
+    before = path.parent / str(int(path.name) - 1)  # what the newest version changed, against this
+    latest = tf.saved_model.load(str(path)).signatures
+    fns = {"latest": latest["serving_default"],
+           "first": tf.saved_model.load(str(ROOT / "saved_models" / "hybrid" / "1")).signatures["serving_default"],
+           "previous": tf.saved_model.load(str(before)).signatures["serving_default"]}
+    fns.update({name: latest[name] for name in ("read", "read_bfloat16") if name in latest})
     rec = keras.saving.load_model(ROOT / "saved_models" / "cnn" / "recognizer.keras", compile=False)
-    rec_fn = tf.function(lambda image: rec(image, training=False))
+    fns["recognizer"] = tf.function(lambda image: rec(image, training=False))
     lr = np.random.default_rng(0).random((1, 7, 7, 1)).astype("float32")
     hr = np.random.default_rng(0).random((1, 28, 28, 1)).astype("float32")
-    sizes = (1, 32, 256)
-    speeds = side_by_side_speed({"latest": hybrid, "first": first, "previous": previous, "recognizer": rec_fn}, "image",
-                                {"latest": lr, "first": lr, "previous": lr, "recognizer": hr}, sizes, repeats=100)
-    h, v1, prev, r = (speeds[k] for k in ("latest", "first", "previous", "recognizer"))
-    return {"savedmodel": str(path.relative_to(ROOT)), "hybrid": h, "hybrid_version_1": v1, "recognizer_alone": r,
-            "throughput_ratio_latest_over_version_1": {b: round(h[b]["images_per_s"] / v1[b]["images_per_s"], 3)
-                                                       for b in h},
-            "previous": str(before.relative_to(ROOT)), "hybrid_previous": prev,
-            "throughput_ratio_latest_over_previous": {b: round(h[b]["images_per_s"] / prev[b]["images_per_s"], 3)
-                                                      for b in h},
-            "throughput_ratio_hybrid_over_recognizer": {b: round(h[b]["images_per_s"] / r[b]["images_per_s"], 3)
-                                                        for b in h}}
+    speeds = side_by_side_speed(fns, "image", {k: hr if k == "recognizer" else lr for k in fns}, (1, 32, 256),
+                                repeats=100)
+
+    def ratio(a, b):
+        return {n: round(speeds[a][n]["images_per_s"] / speeds[b][n]["images_per_s"], 3) for n in speeds[a]}
+
+    out = {"savedmodel": str(path.relative_to(ROOT)), "input": "7x7 float32 (serving_default-style tensors)",
+           "hybrid": speeds["latest"], "hybrid_version_1": speeds["first"], "recognizer_alone": speeds["recognizer"],
+           "previous": str(before.relative_to(ROOT)), "hybrid_previous": speeds["previous"],
+           "throughput_ratio_latest_over_version_1": ratio("latest", "first"),
+           "throughput_ratio_latest_over_previous": ratio("latest", "previous"),
+           "throughput_ratio_hybrid_over_recognizer": ratio("latest", "recognizer")}
+    for name in ("read", "read_bfloat16"):
+        if name in speeds:
+            out[name] = speeds[name]
+            out[f"throughput_ratio_{name}_over_previous_serving_default"] = ratio(name, "previous")
+    return out
+
+
+def bench_bfloat16(sizes=(5, 7, 10, 14, 28)) -> dict:
+    """The newest export's ``read_bfloat16`` against its float32 ``read`` on the full MNIST test set at each
+    size (area-downsampled): how many digits (refusals included) agree, and each one's accuracy."""
+    import numpy as np
+    import tensorflow as tf
+
+    from hdsr_tf.data import mnist
+    from hdsr_tf.export import latest_version
+
+    path = latest_version(ROOT / "saved_models" / "hybrid")
+    signatures = tf.saved_model.load(str(path)).signatures
+    x, y = mnist.load_arrays("test")
+    x = x.reshape(-1, 28, 28, 1).astype("float32") / 255
+    out = {"savedmodel": str(path.relative_to(ROOT)), "digits": len(y), "sizes": {}}
+    for size in sizes:
+        small = x if size == 28 else tf.image.resize(x, (size, size), method="area").numpy()
+        digits = {name: np.concatenate([signatures[name](image=tf.constant(small[i:i + 1000]))["digit"].numpy()
+                                        for i in range(0, len(small), 1000)]) for name in ("read", "read_bfloat16")}
+        f32, bf16 = digits["read"], digits["read_bfloat16"]
+        out["sizes"][str(size)] = {"agreement": float(np.mean(f32 == bf16)), "differ": int(np.sum(f32 != bf16)),
+                                   "accuracy_float32": float(np.mean(f32 == y)),
+                                   "accuracy_bfloat16": float(np.mean(bf16 == y))}
+    out["lowest_agreement"] = min(v["agreement"] for v in out["sizes"].values())
+    return out
 
 
 def bench_hostile() -> dict:

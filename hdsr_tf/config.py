@@ -115,7 +115,8 @@ class LineReaderConfig(RunSettings):
 @dataclass
 class GANConfig(RunSettings):
     stage: str = _help("psnr, gan or both (psnr first, then gan from its weights)", default="both")
-    scale: int = _help("super-resolution factor: 2 or 4", default=4)
+    scale: int = _help("super-resolution factor: 2 or 4; 1 = the any-size generator (inputs enlarged to 28 px "
+                       "first, with --recipe)", default=4)
     dataset: str = _help("mnist, dida or combined", default="mnist")
     dida_dir: str = _help("DIDA-style folder <root>/<0-9>/<images>", default="")
     nf: int = _help("generator feature channels", default=32)

@@ -27,3 +27,7 @@ class CorruptCheckpointError(HdsrError):
 
 class TrainingStopped(HdsrError):
     """Training ended early on a bad loss; the last good checkpoint is kept."""
+
+
+class ModelFolderError(HdsrError, ValueError):
+    """A model folder lacks what was asked of it (a signature, a version)."""

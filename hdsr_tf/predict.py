@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from hdsr_tf.errors import ModelFolderError
 from hdsr_tf.export import latest_version
 from hdsr_tf.reading.files import read_image_bytes
+from hdsr_tf.signatures import reading
 
 
 def tf_cause(error: tf.errors.OpError) -> str:
@@ -38,17 +40,27 @@ def write_sr_image(sr_image: np.ndarray, sr_dir, source: str) -> Path:
 
 
 class Predictor:
-    def __init__(self, model_dir: str | Path):
+    """An exported hybrid loaded in-process. It reads through the signatures that draw no ``sr_image``
+    (exports since version 5; older ones through their only signatures) unless ``draw`` is set, and
+    with ``bfloat16`` through their bfloat16 twins (exports made with ``--bfloat16-reading``)."""
+
+    def __init__(self, model_dir: str | Path, draw: bool = False, bfloat16: bool = False):
         path = Path(model_dir)
         if not (path / "saved_model.pb").exists():
             path = latest_version(path)
         self.path = path
-        loaded = tf.saved_model.load(str(path))
-        self.fn = loaded.signatures["predict_image_bytes_options"]
-        self.tensors_fn = loaded.signatures["serving_default"]
+        signatures = tf.saved_model.load(str(path)).signatures
+
+        def pick(name):
+            if bfloat16 and reading(name, True) not in signatures:
+                raise ModelFolderError(f"{path} has no bfloat16 signatures (export it with --bfloat16-reading)")
+            wanted = reading(name, bfloat16) if not draw else name
+            return signatures.get(wanted) or signatures[name]
+
+        self.fn, self.tensors_fn = pick("predict_image_bytes_options"), pick("serving_default")
 
     def read(self, images: np.ndarray) -> dict:
-        """float32 [B,H,W,1] in [0,1], white on black -> ``serving_default``'s outputs as arrays (no sr_image):
+        """float32 [B,H,W,1] in [0,1], white on black -> the served outputs as arrays (no sr_image):
         probabilities [B,10], digit [B] (-1: no digit), confidence [B], and no_digit [B] from exports >= 4."""
         out = self.tensors_fn(image=tf.constant(images, tf.float32))
         return {k: v.numpy() for k, v in out.items() if k != "sr_image"}
@@ -61,14 +73,22 @@ class Predictor:
                       normalize=tf.constant([normalize] * n, tf.int32))
         return {k: v.numpy() for k, v in out.items()}
 
-    def predict_bytes(self, data: bytes, invert: int = -1, normalize: int = -1) -> dict:
+    def _run_one(self, data: bytes, invert: int, normalize: int) -> dict:
         if not data:
             raise ValueError("empty file")
         try:
-            out = self._run([data], invert, normalize)
+            return self._run([data], invert, normalize)
         except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
             raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({tf_cause(e)[:160]})") from None
-        return self._answer(out, 0)
+
+    def predict_bytes(self, data: bytes, invert: int = -1, normalize: int = -1) -> dict:
+        return self._answer(self._run_one(data, invert, normalize), 0)
+
+    def outputs(self, data: bytes, invert: int = -1, normalize: int = -1) -> dict:
+        """Every output the signature gives for one encoded image (probabilities too); a refusal raises."""
+        out = self._run_one(data, invert, normalize)
+        self._answer(out, 0)  # raises the model's own refusal
+        return {k: v[0] for k, v in out.items() if k != "error"}
 
     @staticmethod
     def _answer(out: dict, j: int) -> dict:
@@ -77,8 +97,9 @@ class Predictor:
             message = out["error"][j].decode(errors="replace")
             if message:
                 raise ValueError(message)
-        result = {"digit": int(out["digit"][j]), "confidence": float(out["confidence"][j]),
-                  "sr_image": out["sr_image"][j]}
+        result = {"digit": int(out["digit"][j]), "confidence": float(out["confidence"][j])}
+        if "sr_image" in out:
+            result["sr_image"] = out["sr_image"][j]
         if "no_digit" in out:
             result["no_digit"] = float(out["no_digit"][j])
         return result
@@ -119,5 +140,7 @@ class Predictor:
                 if "no_digit" in read:
                     records[k]["no_digit"] = read["no_digit"]
                 if sr_dir:
+                    if "sr_image" not in read:
+                        raise ValueError("--sr-dir needs a Predictor made with draw=True")
                     write_sr_image(read["sr_image"], sr_dir, records[k]["path"])
             yield records

@@ -34,6 +34,9 @@ def main():
     parser.add_argument("--no-digit-threshold", type=float, default=0.5,
                         help="no_digit probability above which the digit is -1 (the detector run's FINISHED file "
                              "holds the one fitted on validation digits)")
+    parser.add_argument("--bfloat16-reading", action="store_true",
+                        help="also export the reading signatures computed in bfloat16 (read_bfloat16, ...; needs "
+                             "--direct): faster on CPUs with AVX512-BF16 or AMX")
     parser.add_argument("--max-pixels", type=int, default=25_000_000,
                         help="the bytes signatures refuse larger images from their header (0: no header checks, "
                              "as versions 1 and 2)")
@@ -47,6 +50,8 @@ def main():
     from hdsr_tf.models import load_model
     from hdsr_tf.models.hybrid import HR_SIZE, build_direct_reader, build_hybrid
 
+    if args.bfloat16_reading and not args.direct:
+        cli.fail("--bfloat16-reading needs --direct (the bfloat16 path reads without the generator)")
     if args.direct and not args.generator:
         cli.fail("--direct needs --generator (it draws the sr_image)")
     size = None
@@ -64,7 +69,8 @@ def main():
         cli.fail(f"--max-pixels must be positive (or 0 for no header checks), not {args.max_pixels}")
     path = export_hybrid(model, args.base_dir, args.version, input_size=size, max_pixels=args.max_pixels or None,
                          full_resolution=full, route_full_resolution=not args.no_size_routing,
-                         detector=detector, no_digit_threshold=args.no_digit_threshold)
+                         detector=detector, no_digit_threshold=args.no_digit_threshold,
+                         bfloat16=args.bfloat16_reading)
     print(f"exported: {path}\ncheck it: saved_model_cli show --dir {path} --all")
 
 

@@ -38,7 +38,10 @@ class FakeTFServing:
         self.server.shutdown()
 
     def predict(self, body: dict) -> tuple[int, dict]:
-        fn = self.signatures[body.get("signature_name") or "serving_default"]
+        name = body.get("signature_name") or "serving_default"
+        if name not in self.signatures:  # TF Serving's own words
+            return 400, {"error": f'Serving signature name: "{name}" not found in signature def'}
+        fn = self.signatures[name]
         rows = body["instances"]
         inputs = {}
         for key, spec in fn.structured_input_signature[1].items():

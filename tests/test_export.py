@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -49,7 +50,11 @@ def test_tf_serving_layout_and_versions(exported):
 def test_signature_names_dtypes_shapes(exported):
     *_, loaded = exported
     sigs = loaded.signatures
-    assert set(sigs) == {"serving_default", "predict_image_bytes", "predict_image_bytes_options"}
+    assert set(sigs) == {"serving_default", "predict_image_bytes", "predict_image_bytes_options",
+                         "read", "read_image_bytes", "read_image_bytes_options"}
+    for drawing, reading in (("serving_default", "read"), ("predict_image_bytes", "read_image_bytes"),
+                             ("predict_image_bytes_options", "read_image_bytes_options")):
+        assert sigs[drawing].structured_input_signature == sigs[reading].structured_input_signature
     inputs = sigs["serving_default"].structured_input_signature[1]
     assert list(inputs) == ["image"] and inputs["image"].dtype == tf.float32
     assert inputs["image"].shape.as_list() == [None, None, None, 1]
@@ -59,7 +64,9 @@ def test_signature_names_dtypes_shapes(exported):
                                                                                       "normalize"}
     for name, fn in sigs.items():
         outs = fn.structured_outputs
-        expected = OUTPUTS if name == "serving_default" else {**OUTPUTS, "error": (tf.string, [None])}
+        expected = OUTPUTS if name in ("serving_default", "read") else {**OUTPUTS, "error": (tf.string, [None])}
+        if name.startswith("read"):
+            expected = {k: v for k, v in expected.items() if k != "sr_image"}
         assert set(outs) == set(expected), name
         for key, (dtype, shape) in expected.items():
             assert outs[key].dtype == dtype and outs[key].shape.as_list() == shape, (name, key)
@@ -349,7 +356,7 @@ def test_ctrl_c_prints_what_finished_and_what_was_not_read(tmp_path, monkeypatch
     spec.loader.exec_module(script)
 
     class Interrupted(predict.Predictor):
-        def __init__(self, model_dir):
+        def __init__(self, model_dir, **options):
             pass
 
         def iter_predict_files(self, paths, *args):
@@ -464,3 +471,39 @@ def test_a_direct_reader_export_reads_with_its_classifier_and_draws_with_its_gen
                                               normalize=tf.constant([0]))
     want = classifier(ResizeTo(28)(small[None].astype(np.float32) / 255)).numpy()
     np.testing.assert_allclose(coded["probabilities"].numpy(), want, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_reading_signatures_answer_as_the_drawing_ones_less_sr_image(tmp_path):
+    """A direct reader with a detector (the served design): every reading signature gives the same digits,
+    probabilities, confidences and no_digit as its drawing twin, for small, full-size and refused items."""
+    from hdsr_tf.models.hybrid import build_direct_reader
+
+    keras.utils.set_random_seed(3)
+    reader = build_direct_reader(build_recognizer(filters=(4, 4, 8)), build_generator(4, nf=4, gc=4, num_blocks=1))
+    inputs = keras.Input((28, 28, 1), name="image")
+    detector = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs)))
+    fn = tf.saved_model.load(str(export.export_hybrid(reader, tmp_path, input_size=28, full_resolution=build_recognizer(
+        filters=(4, 8, 4)), detector=detector, no_digit_threshold=0.5, max_pixels=60 * 60))).signatures
+    rng = np.random.default_rng(0)
+
+    def same(drawn, read):
+        assert set(drawn) - set(read) == {"sr_image"} and set(read) <= set(drawn)
+        for key, value in read.items():
+            if value.dtype == tf.float32:
+                np.testing.assert_allclose(value.numpy(), drawn[key].numpy(), atol=1e-5)
+            else:
+                np.testing.assert_array_equal(value.numpy(), drawn[key].numpy())
+
+    for side in (7, 14, 28, 40):
+        x = tf.constant(rng.random((5, side, side, 1)), tf.float32)
+        same(fn["serving_default"](image=x), fn["read"](image=x))
+    items = tf.constant([png(draw_digit(3, (12, 12))), png(draw_digit(7, (50, 40))), png(draw_digit(1, (90, 90))),
+                         png(draw_digit(0, (20, 20)))])
+    drawn = fn["predict_image_bytes"](image_bytes=items)
+    read = fn["read_image_bytes"](image_bytes=items)
+    same(drawn, read)
+    assert read["error"].numpy()[2] and not read["error"].numpy()[0]  # the 90x90 item is over the 3,600-pixel limit
+    flags = tf.constant([1, 0, -1, 1], tf.int32)
+    same(fn["predict_image_bytes_options"](image_bytes=items, invert=flags, normalize=flags),
+         fn["read_image_bytes_options"](image_bytes=items, invert=flags, normalize=flags))

@@ -160,7 +160,7 @@ def test_serving_client_reads_numbers_with_one_request(tmp_path):
         server.shutdown()
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert [ln.split("\t")[1] for ln in proc.stdout.strip().splitlines()] == ["44", "444"]
-    assert len(_FakeServing.requests) == 1 and _FakeServing.requests[0]["signature_name"] == "serving_default"
+    assert len(_FakeServing.requests) == 1 and _FakeServing.requests[0]["signature_name"] == "read"
     assert len(_FakeServing.requests[0]["instances"]) >= 5  # every candidate crop of both images, at once
 
 

@@ -23,10 +23,10 @@ def test_model_url():
 
 def test_request_uses_b64_instances():
     req = build_request([b"\x89PNG", b"abc"])
-    assert req["signature_name"] == "predict_image_bytes"
+    assert req["signature_name"] == "read_image_bytes"
     assert base64.b64decode(req["instances"][1]["image_bytes"]["b64"]) == b"abc"
     opts = build_request([b"x"], invert=1)
-    assert opts["signature_name"] == "predict_image_bytes_options"
+    assert opts["signature_name"] == "read_image_bytes_options"
     assert opts["instances"][0]["invert"] == 1 and opts["instances"][0]["normalize"] == -1
 
 
@@ -171,3 +171,19 @@ def test_status_reads_versions_and_signatures(served):
     assert "predict_image_bytes: (image_bytes DT_STRING) -> (" in proc.stdout and "error DT_STRING" in proc.stdout
     missing = run_script("serving_client.py", "--url", served.url, "--model", "nope", "--status")
     assert missing.returncode == 2 and "HTTP 404" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.slow
+def test_client_asks_for_reading_and_falls_back_on_an_export_without_it(tmp_path):
+    """An export before version 5 has no ``read_image_bytes``: the client asks for it, is told so (HTTP 400,
+    as TF Serving answers), and gets the same answers through ``predict_image_bytes``."""
+    from fake_serving import FakeTFServing
+
+    paths = _digits(tmp_path, 3)
+    with FakeTFServing(ROOT / "saved_models" / "hybrid" / "4") as old:
+        assert "read_image_bytes" not in old.signatures
+        results = predict(model_url(old.url), [p.read_bytes() for p in paths])
+        asked = [r["signature_name"] for r in old.requests]
+    assert asked == ["read_image_bytes", "predict_image_bytes"]
+    want = old.signatures["predict_image_bytes"](image_bytes=tf.constant([p.read_bytes() for p in paths]))
+    assert [r["digit"] for r in results] == want["digit"].numpy().tolist()

@@ -207,6 +207,32 @@ def test_version_4_answers_no_digit_where_version_1_guessed():
         assert (out["no_digit"].numpy() > 0.9314).all()
 
 
+@pytest.mark.slow
+def test_version_5_reads_as_version_4_and_its_bfloat16_twin_agrees_as_recorded(test_set):
+    """hybrid/5 is hybrid/4 plus the reading signatures: on the full test set at 7 and 28 px its
+    ``serving_default`` answers as version 4's, ``read`` as its own ``serving_default`` less ``sr_image``,
+    and ``read_bfloat16`` agrees with ``read`` on the digits as benchmarks/results/bfloat16.json records
+    (at least 99.95% at every size)."""
+    images, labels = test_set
+    v4 = tf.saved_model.load(str(SHIPPED / "hybrid" / "4")).signatures["serving_default"]
+    v5 = tf.saved_model.load(str(SHIPPED / "hybrid" / "5")).signatures
+    recorded = json.loads((SHIPPED.parent / "benchmarks" / "results" / "bfloat16.json").read_text())
+    assert recorded["savedmodel"] == "saved_models/hybrid/5" and recorded["digits"] == len(labels)
+    x = images.reshape(-1, 28, 28, 1).astype(np.float32) / 255.0
+    for size in (7, 28):
+        small = x if size == 28 else tf.image.resize(x, (size, size), method="area").numpy()
+        outs = {name: [fn(image=tf.constant(small[i:i + 1000])) for i in range(0, len(small), 1000)]
+                for name, fn in (("v4", v4), ("drawn", v5["serving_default"]), ("read", v5["read"]),
+                                 ("bf16", v5["read_bfloat16"]))}
+        got = {name: {k: np.concatenate([o[k].numpy() for o in batches]) for k in ("digit", "probabilities")}
+               for name, batches in outs.items()}
+        np.testing.assert_array_equal(got["drawn"]["digit"], got["v4"]["digit"])
+        np.testing.assert_array_equal(got["read"]["digit"], got["drawn"]["digit"])
+        np.testing.assert_allclose(got["read"]["probabilities"], got["drawn"]["probabilities"], atol=1e-5)
+        differ = int(np.sum(got["bf16"]["digit"] != got["read"]["digit"]))
+        assert differ <= len(labels) * 0.0005 and abs(differ - recorded["sizes"][str(size)]["differ"]) <= 2, size
+
+
 COVERED.add("line_reader/line_reader.keras")
 
 

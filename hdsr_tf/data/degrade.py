@@ -27,8 +27,8 @@ class Degradation:
     noise_sigma: tuple[float, float] = (0.0, 0.0)  # additive Gaussian noise range, in [0,1] units
 
     def __post_init__(self):
-        if self.scale not in (2, 4):
-            raise ValueError(f"scale must be 2 or 4, not {self.scale}")
+        if self.scale not in (1, 2, 4):  # 1: the any-size generator's pairs, made by a blind recipe
+            raise ValueError(f"scale must be 1, 2 or 4, not {self.scale}")
         if self.method not in ("area", "bicubic"):
             raise ValueError(f"method must be 'area' or 'bicubic', not {self.method!r}")
         for name in ("blur_sigma", "noise_sigma"):

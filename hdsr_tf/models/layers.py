@@ -55,6 +55,30 @@ class ResizeTo(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="hdsr_tf")
+class PixelUnshuffle(keras.layers.Layer):
+    """[B,H,W,C] -> [B,H/f,W/f,C*f*f]: every pixel kept, moved into channels (space-to-depth).
+
+    Lets a generator that works on an image already enlarged to its target size run its
+    trunk at a quarter of the side (Real-ESRGAN's trick for its x1 and x2 models).
+    """
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, x):
+        return tf.nn.space_to_depth(x, self.factor)
+
+    def compute_output_shape(self, input_shape):
+        f = self.factor
+        side = [None if d is None else d // f for d in input_shape[1:3]]
+        return (input_shape[0], *side, input_shape[-1] * f * f)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="hdsr_tf")
 class ArgMaxDigit(keras.layers.Layer):
     """Probabilities [B,10] -> the predicted digit, int64 [B]."""
 

@@ -28,6 +28,7 @@ import numpy as np
 from keras import layers
 
 from hdsr_tf.models.consistency import BackProjection
+from hdsr_tf.models.layers import PixelUnshuffle
 
 RESIDUAL_SCALE = 0.2
 
@@ -63,17 +64,26 @@ def _rrdb(x, nf: int, gc: int, name: str):
 def build_generator(scale: int = 4, nf: int = 32, gc: int = 16, num_blocks: int = 3,
                     global_skip: bool = True, back_projection: bool = False, name: str = "generator") -> keras.Model:
     """input ``lr_image`` [B,h,w,1] -> output ``sr_image`` [B,h*scale,w*scale,1] (unclipped, unless
-    ``back_projection``)."""
-    if scale not in (2, 4):
-        raise ValueError(f"scale must be 2 or 4, not {scale}")
+    ``back_projection``).
+
+    ``scale`` 1 is the any-size design: the input is the image already enlarged (bicubic) to the
+    target size, whatever size it came in; pixel unshuffle by 4 moves every pixel into channels, the
+    trunk runs at a quarter of the side (as cheap as the 4x generator), and the output is the input
+    plus the learned detail. h and w must then be multiples of 4.
+    """
+    if scale not in (1, 2, 4):
+        raise ValueError(f"scale must be 1, 2 or 4, not {scale}")
+    if scale == 1 and (back_projection or not global_skip):
+        raise ValueError("the scale-1 generator learns a residual over its input: global_skip on, no back projection")
     inputs = keras.Input((None, None, 1), name="lr_image")
-    first = _conv(nf, "conv_first")(inputs)
+    unshuffle = 4 if scale == 1 else 1
+    first = _conv(nf, "conv_first")(PixelUnshuffle(unshuffle, name="unshuffle")(inputs) if unshuffle > 1 else inputs)
     trunk = first
     for b in range(1, num_blocks + 1):
         trunk = _rrdb(trunk, nf, gc, f"rrdb{b}")
     trunk = _conv(nf, "conv_trunk")(trunk)
     x = layers.Add(name="long_skip")([first, trunk])
-    for u in range(1, int(np.log2(scale)) + 1):
+    for u in range(1, int(np.log2(scale * unshuffle)) + 1):
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{u}")(x)
         x = _conv(nf, f"conv_up{u}", activation=True)(x)
     x = _conv(nf, "conv_hr", activation=True)(x)
@@ -82,7 +92,7 @@ def build_generator(scale: int = 4, nf: int = 32, gc: int = 16, num_blocks: int 
         sr = _conv(1, out_name)(x)
     else:
         detail = _conv(1, "conv_last")(x)
-        base = layers.UpSampling2D(scale, interpolation="bicubic", name="bicubic")(inputs)
+        base = inputs if scale == 1 else layers.UpSampling2D(scale, interpolation="bicubic", name="bicubic")(inputs)
         sr = layers.Add(name=out_name)([base, detail])
     if back_projection:
         sr = BackProjection(scale, name="sr_image")([sr, inputs])
@@ -90,8 +100,11 @@ def build_generator(scale: int = 4, nf: int = 32, gc: int = 16, num_blocks: int 
 
 
 def generator_scale(generator: keras.Model) -> int:
-    """The generator's upscaling factor: 2 to the number of its x2 upsampling layers (``up1``, ``up2``)."""
-    return 2 ** sum(layer.name.startswith("up") and layer.name[2:].isdigit() for layer in generator.layers)
+    """The generator's upscaling factor: 2 to the number of its x2 upsampling layers (``up1``, ``up2``),
+    over its pixel-unshuffle factor (1 for the any-size generator)."""
+    ups = 2 ** sum(layer.name.startswith("up") and layer.name[2:].isdigit() for layer in generator.layers)
+    names = {layer.name for layer in generator.layers}
+    return ups // (generator.get_layer("unshuffle").factor if "unshuffle" in names else 1)
 
 
 def generator_settings(generator: keras.Model) -> dict:

@@ -13,6 +13,7 @@ Numpy, Pillow and OpenCV only: the serving client loads files without TensorFlow
 from __future__ import annotations
 
 import io
+import os
 import struct
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from hdsr_tf.errors import HdsrError
 from hdsr_tf.io import MAX_PIXELS, read_input_file
 
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 MAX_JPEG_SEGMENTS = 512  # as data/headers.py: a JPEG whose frame header is further in is called sizeless
 
 
@@ -127,3 +129,43 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """A user's image file -> :func:`decode`'s array; one-line :class:`ValueError` for anything wrong."""
     return decode(read_input_file(path), max_pixels)
+
+
+def find_images(paths) -> tuple[list[Path], list[dict]]:
+    """(image files, problems) for the paths a user named: folders searched recursively for EXTENSIONS;
+    a folder that cannot be searched or a dangling link becomes a problem of its own instead of silently
+    disappearing."""
+    files, problems = [], []
+    for p in map(Path, paths):
+        if not p.is_dir():
+            files.append(p)  # a missing or unreadable file gets its own error line when read
+            continue
+        found = []
+
+        def unsearchable(error):
+            problems.append({"path": error.filename, "error": f"cannot search folder: {error.strerror or error}"})
+
+        for folder, _, names in os.walk(p, onerror=unsearchable):
+            for name in names:
+                f = Path(folder) / name
+                if f.suffix.lower() not in EXTENSIONS:
+                    continue
+                if f.is_symlink() and not f.exists():
+                    problems.append({"path": str(f), "error": "dangling link"})
+                else:
+                    found.append(f)
+        files += sorted(found)
+    return files, problems
+
+
+def passing_headers(files: list[Path]) -> tuple[list[Path], list[dict]]:
+    """(files whose header the one loader accepts, a problem for each other one): read before any
+    model is loaded, so that a file that is not an image, or claims 169 million pixels, is refused at once."""
+    passing, problems = [], []
+    for f in files:
+        try:
+            read_image_bytes(f)
+            passing.append(f)
+        except ValueError as e:
+            problems.append({"path": str(f), "error": str(e)})
+    return passing, problems

@@ -38,8 +38,10 @@ ARCHITECTURE = ("scale", "nf", "gc", "num_blocks", "global_skip")
 def validate(config: GANConfig) -> None:
     if config.stage not in ("psnr", "gan", "both"):
         raise ValueError(f"--stage must be psnr, gan or both, not {config.stage!r}")
-    if config.scale not in (2, 4):
-        raise ValueError(f"--scale must be 2 or 4, not {config.scale}")
+    if config.scale not in (1, 2, 4):
+        raise ValueError(f"--scale must be 1, 2 or 4, not {config.scale}")
+    if config.scale == 1 and not config.recipe:
+        raise ValueError("--scale 1 (the any-size generator) learns from a blind --recipe's pairs: give one")
     degradation(config)  # raises on a bad --degradation or ranges
     if config.recipe:
         load_recipe(config.recipe)

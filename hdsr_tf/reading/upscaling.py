@@ -1,0 +1,114 @@
+"""Super-resolution of any image, a tile at a time: what ``scripts/upscale.py`` and the demo run.
+
+The generators were trained on white ink on black, one channel. A page is dark ink on light paper,
+often in colour: the ink is judged from the border (as everywhere in hdsr_tf) and inverted around
+the generator, and a colour image has only its luminance super-resolved, its chroma enlarged
+bicubically (colour carries little detail; the usual practice for one-channel SR models).
+
+Tiles bound the memory: each tile is super-resolved with ``overlap`` pixels of its neighbours around
+it, of which only the centre is kept, so the seams fall where the generator saw context on both
+sides; nothing of full output size is ever held in float, only the uint8 result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hdsr_tf.errors import HdsrError
+
+MAX_OUTPUT_PIXELS = 200_000_000  # a 4000x3000 photo at 4x is 192 megapixels (576 MB as colour)
+INKS = ("auto", "dark", "light")
+
+
+class UpscaleError(HdsrError, ValueError):
+    """An image or a setting the upscaler cannot serve."""
+
+
+def dark_ink(gray: np.ndarray) -> bool:
+    """True for dark ink on light paper: the border (where paper is) is brighter than mid-grey."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border)) > 0.5
+
+
+def _as_unit(image: np.ndarray) -> np.ndarray:
+    """uint8 (or float in [0,1], as 16-bit files decode) -> float32 in [0,1]."""
+    return image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else np.clip(image, 0, 1).astype(np.float32)
+
+
+def _spans(length: int, tile: int, overlap: int):
+    """(start, stop, padded start, padded stop) of each tile along one axis."""
+    for start in range(0, length, tile):
+        stop = min(start + tile, length)
+        yield start, stop, max(0, start - overlap), min(length, stop + overlap)
+
+
+class Upscaler:
+    """A 2x or 4x generator (``.keras``) applied to whole images of any size, gray or colour."""
+
+    def __init__(self, generator_path: str | Path):
+        from hdsr_tf.models import load_model
+        from hdsr_tf.models.rrdb import generator_scale
+
+        self.generator = load_model(generator_path)
+        self.scale = generator_scale(self.generator)
+        if self.scale not in (2, 4):
+            raise UpscaleError(f"{generator_path} enlarges by {self.scale}: upscaling needs a 2x or 4x generator")
+
+    def _plane(self, plane: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The generator's output for ``plane[y0:y1, x0:x1]`` (white on black, [0,1]), as float32. Called
+        eagerly: tiles differ in shape, and a traced function would be traced again for each (its bicubic
+        skip needs static sizes); per-op overhead is small beside a tile's convolutions."""
+        y0, y1, x0, x1 = box
+        sr = self.generator(plane[None, y0:y1, x0:x1, None], training=False)
+        return np.clip(np.asarray(sr)[0, ..., 0], 0.0, 1.0)
+
+    def upscale(self, image: np.ndarray, ink: str = "auto", tile: int = 256, overlap: int = 16,
+                progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """uint8 (or [0,1] float) gray [H,W] or BGR [H,W,3] -> uint8 of the same kind, ``scale`` times larger.
+
+        ``ink``: dark (on light paper), light (on dark), or auto (from the border). ``tile`` is the input
+        side of a tile (0: the whole image at once); ``progress(done, total)`` is called after each tile.
+        """
+        if ink not in INKS:
+            raise UpscaleError(f"ink must be one of {', '.join(INKS)}, not {ink!r}")
+        if tile < 0 or overlap < 0:
+            raise UpscaleError(f"tile and overlap must not be negative (tile {tile}, overlap {overlap})")
+        h, w = image.shape[:2]
+        s = self.scale
+        if h * w * s * s > MAX_OUTPUT_PIXELS:
+            raise UpscaleError(f"{w}x{h} at {s}x would be {w * s}x{h * s} = {w * h * s * s} pixels, over the limit of "
+                               f"{MAX_OUTPUT_PIXELS}: crop the image or use --scale 2")
+        colour = image.ndim == 3
+        unit = _as_unit(image)
+        ycc = cv2.cvtColor(unit, cv2.COLOR_BGR2YCrCb) if colour else unit[..., None]
+        luma = ycc[..., 0]
+        invert = dark_ink(luma) if ink == "auto" else ink == "dark"
+        plane = np.ascontiguousarray(1.0 - luma if invert else luma)
+        out = np.empty((h * s, w * s) + ((3,) if colour else ()), np.uint8)
+        side = tile or max(h, w)
+        rows, cols = list(_spans(h, side, overlap)), list(_spans(w, side, overlap))
+        done = 0
+        for y0, y1, py0, py1 in rows:
+            for x0, x1, px0, px1 in cols:
+                sr = self._plane(plane, (py0, py1, px0, px1))
+                keep = (slice((y0 - py0) * s, (y1 - py0) * s), slice((x0 - px0) * s, (x1 - px0) * s))
+                y = 1.0 - sr[keep] if invert else sr[keep]
+                if colour:  # chroma: bicubic over the same padded tile, so seams agree with the whole image
+                    chroma = cv2.resize(ycc[py0:py1, px0:px1, 1:], ((px1 - px0) * s, (py1 - py0) * s),
+                                        interpolation=cv2.INTER_CUBIC)[keep]
+                    y = cv2.cvtColor(np.dstack([y, chroma]).astype(np.float32), cv2.COLOR_YCrCb2BGR)
+                out[y0 * s:y1 * s, x0 * s:x1 * s] = np.clip(y * 255 + 0.5, 0, 255).astype(np.uint8)
+                done += 1
+                if progress:
+                    progress(done, len(rows) * len(cols))
+        return out
+
+    def bicubic(self, image: np.ndarray) -> np.ndarray:
+        """The same image enlarged by bicubic interpolation alone: what the generator is measured against."""
+        h, w = image.shape[:2]
+        unit = cv2.resize(_as_unit(image), (w * self.scale, h * self.scale), interpolation=cv2.INTER_CUBIC)
+        return np.clip(unit * 255 + 0.5, 0, 255).astype(np.uint8)

@@ -1,0 +1,21 @@
+"""The served hybrid's signature names, shared by the exporter and the clients (a leaf: no TensorFlow here).
+
+Every signature that draws ``sr_image`` has a reading twin (exports since version 5) with the same inputs and
+the same outputs less ``sr_image``; exports made with ``--bfloat16`` add each reading twin once more, computed
+in bfloat16.
+"""
+
+READING = {"serving_default": "read", "predict_image_bytes": "read_image_bytes",
+           "predict_image_bytes_options": "read_image_bytes_options"}
+DRAWING = {reading: drawing for drawing, reading in READING.items()}
+BFLOAT16 = "_bfloat16"
+
+
+def reading(drawing: str, bfloat16: bool = False) -> str:
+    """The reading twin of a drawing signature (``predict_image_bytes`` -> ``read_image_bytes``)."""
+    return READING[drawing] + (BFLOAT16 if bfloat16 else "")
+
+
+def drawing(name: str) -> str:
+    """The drawing signature a reading one stands in for; older exports have only these."""
+    return DRAWING.get(name.removesuffix(BFLOAT16), name)

@@ -1,0 +1,83 @@
+"""scripts/upscale.py and the tiled upscaler: any image file, gray or colour, tiny or tiled, bad files alone."""
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ROOT, run_script
+
+from hdsr_tf.data import mnist
+
+X4 = ROOT / "saved_models" / "esrgan_x4_blind" / "generator_psnr.keras"
+X2 = ROOT / "saved_models" / "esrgan_x2" / "generator_psnr.keras"
+
+
+@pytest.fixture(scope="module")
+def page(mnist_ready):
+    """Twelve MNIST test digits as dark ink on light paper, 84x112, shrunk to 42x56."""
+    x, _ = mnist.load_arrays("test")
+    rows = [np.concatenate([x[4 * i + j].reshape(28, 28) for j in range(4)], axis=1) for i in range(3)]
+    return cv2.resize(255 - np.concatenate(rows), (56, 42), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("generator", [X4, X2], ids=["x4", "x2"])
+def test_tiled_output_equals_the_untiled_one(page, generator):
+    """Tiles of 16 px with 16 px of context on each side: the seams cannot be told from the whole image."""
+    from hdsr_tf.reading.upscaling import Upscaler
+
+    upscaler = Upscaler(generator)
+    colour = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
+    colour[..., 2] = np.minimum(colour[..., 2], 200)  # a tinted paper: chroma goes through tiles too
+    for image in (page, colour):
+        whole = upscaler.upscale(image, tile=0).astype(int)
+        tiled = upscaler.upscale(image, tile=16, overlap=16).astype(int)
+        assert whole.shape == tiled.shape == (42 * upscaler.scale, 56 * upscaler.scale) + image.shape[2:]
+        assert np.abs(whole - tiled).max() <= 1
+    cut = upscaler.upscale(page, tile=16, overlap=0).astype(int)  # no context: the seams show
+    assert np.abs(upscaler.upscale(page, tile=0).astype(int) - cut).max() > 1
+
+
+def test_the_generator_beats_bicubic_on_dark_ink_in_either_polarity(page, mnist_ready):
+    """Small digits of a page, dark on light: the 4x generator's result is closer to the full-size page than
+    bicubic enlargement, and reading the ink the wrong way round (light) undoes that."""
+    from hdsr_tf.reading.upscaling import Upscaler, dark_ink
+
+    x, _ = mnist.load_arrays("test")
+    full = 255 - np.concatenate([np.concatenate([x[4 * i + j].reshape(28, 28) for j in range(4)], axis=1)
+                                 for i in range(3)])
+    small = cv2.resize(full, (28, 21), interpolation=cv2.INTER_AREA)
+    upscaler = Upscaler(X4)
+    assert dark_ink(small / 255.0)
+
+    def psnr(a):
+        return 10 * np.log10(255.0 ** 2 / np.mean((a.astype(float) - full) ** 2))
+
+    auto, bicubic = psnr(upscaler.upscale(small)), psnr(upscaler.bicubic(small))
+    assert auto > bicubic + 1.0
+    assert psnr(upscaler.upscale(small, ink="light")) < auto - 1.0
+
+
+@pytest.mark.slow
+def test_upscale_script_on_gray_colour_tiny_and_corrupt_files(page, tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    cv2.imwrite(str(folder / "gray.png"), page)
+    colour = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
+    colour[..., 2] = np.minimum(colour[..., 2], 180)  # cyan-tinted paper
+    cv2.imwrite(str(folder / "sub" / "colour.jpg"), colour)
+    cv2.imwrite(str(folder / "tiny.png"), page[:5, :5])
+    (folder / "corrupt.png").write_bytes(cv2.imencode(".png", page)[1].tobytes()[:60])  # a cut-off PNG
+    proc = run_script("upscale.py", folder, "--out", tmp_path / "out", "--scale", "2", "--bicubic", timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = dict(line.split("\t", 1) for line in proc.stdout.strip().splitlines())
+    assert lines[str(folder / "corrupt.png")].startswith("error: not a decodable")
+    out = tmp_path / "out" / "in"
+    gray = cv2.imread(str(out / "gray.x2.png"), cv2.IMREAD_UNCHANGED)
+    assert gray.shape == (84, 112)
+    col = cv2.imread(str(out / "sub" / "colour.x2.png"), cv2.IMREAD_UNCHANGED)
+    assert col.shape == (84, 112, 3) and np.median(col[..., 2]) < np.median(col[..., 0]) - 40  # still cyan paper
+    assert cv2.imread(str(out / "tiny.x2.png"), cv2.IMREAD_UNCHANGED).shape == (10, 10)
+    assert (out / "gray.x2.bicubic.png").is_file()
+    assert sorted(p.name for p in out.rglob("*.png")) == sorted(
+        ["gray.x2.png", "gray.x2.bicubic.png", "colour.x2.png", "colour.x2.bicubic.png", "tiny.x2.png",
+         "tiny.x2.bicubic.png"])
