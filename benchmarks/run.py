@@ -22,7 +22,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-BENCHMARKS = ("cnn", "gan", "precision", "serving", "bfloat16", "pipeline", "numbers", "forms", "predict", "hostile")
+BENCHMARKS = ("cnn", "gan", "precision", "serving", "bfloat16", "upscale", "demo", "pipeline", "numbers", "forms",
+              "predict", "hostile")
 
 
 def peak_rss_mb() -> float:
@@ -247,6 +248,96 @@ def bench_bfloat16(sizes=(5, 7, 10, 14, 28)) -> dict:
                                    "accuracy_bfloat16": float(np.mean(bf16 == y))}
     out["lowest_agreement"] = min(v["agreement"] for v in out["sizes"].values())
     return out
+
+
+def _photo(height: int, width: int):
+    """A synthetic phone photo of a page of handwriting: MNIST test digits as blue-black ink on paper,
+    uneven light and sensor noise, BGR uint8."""
+    import numpy as np
+
+    from hdsr_tf.data import mnist
+
+    x, _ = mnist.load_arrays("test")
+    rng = np.random.default_rng(0)
+    ink = np.zeros((height, width), np.float32)
+    for top in range(8, height - 40, 48):
+        for left in range(8, width - 40, 36):
+            ink[top:top + 28, left:left + 28] = x[rng.integers(len(x)), ..., 0] / 255.0
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    light = 0.75 + 0.2 * (xx / width) - 0.1 * (yy / height)
+    paper = np.stack([light * 0.93, light * 0.95, light], axis=-1)
+    pen = np.array([0.35, 0.12, 0.1], np.float32)
+    image = paper * (1 - ink[..., None]) + pen * ink[..., None] + rng.normal(0, 0.02, (height, width, 1))
+    return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def bench_upscale(height: int = 3000, width: int = 4000) -> dict:
+    """scripts/upscale.py's engine on a 4000x3000 colour photo at 4x in 256-px tiles (peak memory is this
+    process's), and tiled against untiled on a 400x300 crop of it."""
+    import numpy as np
+
+    from hdsr_tf.reading.upscaling import Upscaler
+
+    upscaler = Upscaler(ROOT / "saved_models" / "esrgan_x4_blind" / "generator_psnr.keras")
+    photo = _photo(height, width)
+    crop = photo[:300, :400]
+    whole, tiled = upscaler.upscale(crop, tile=0), upscaler.upscale(crop, tile=128, overlap=16)
+    start = time.perf_counter()
+    out = upscaler.upscale(photo, tile=256, overlap=16)
+    seconds = time.perf_counter() - start
+    return {"input": f"{width}x{height} BGR", "output": f"{out.shape[1]}x{out.shape[0]}", "scale": 4,
+            "tile": 256, "overlap": 16, "seconds": round(seconds, 1),
+            "input_megapixels_per_s": round(height * width / seconds / 1e6, 3),
+            "crop_tiled_vs_untiled_max_abs_diff_of_255": int(np.abs(whole.astype(int) - tiled.astype(int)).max())}
+
+
+def bench_demo(repeats: int = 5) -> dict:
+    """The demo page in headless Chromium: milliseconds from dropping a file to the answer on the page, for a
+    7x7 digit and a five-digit comb field (median of ``repeats``), the page served by scripts/demo.py."""
+    import statistics
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    from hdsr_tf.demo.examples import HERE
+
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "demo.py")], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = ""
+        while not line.startswith("demo: "):
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                raise RuntimeError("demo.py did not start")
+        url = line.split()[1]
+        out = {}
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page()
+            page.goto(url)
+            for tab, name, file in (("digit", "Digit", "digit_7x7.png"), ("number", "Number or form field",
+                                                                         "comb_field.png")):
+                page.get_by_role("tab", name=name).click()
+                times = []
+                for i in range(repeats + 1):  # the first is a warm-up
+                    clear = page.locator(f"#{tab}-file button[aria-label='Clear']")
+                    if clear.count():
+                        clear.click()
+                        page.wait_for_function(f"document.querySelector('#{tab}-answer textarea')?.value === ''")
+                    start = time.perf_counter()
+                    page.locator(f"#{tab}-file input[type=file]").set_input_files(str(HERE / file))
+                    page.wait_for_function(f"(document.querySelector('#{tab}-answer textarea')?.value || '') !== ''",
+                                           polling=5)
+                    if i:
+                        times.append((time.perf_counter() - start) * 1000)
+                out[f"{tab}_ms"] = {"file": file, "median": round(statistics.median(times)),
+                                    "all": [round(t) for t in times]}
+            browser.close()
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def bench_hostile() -> dict:

@@ -7,6 +7,13 @@ sr_report.md and comparison_*.png into --out.
 --alpha A adds ESRGAN's network interpolation: a generator whose weights are
 (1 - A) * PSNR-stage + A * GAN-stage, trading PSNR for sharpness without retraining
 (both generators must share one architecture).
+
+--suite measures the pictures people see instead: on the robustness suite's low-resolution
+conditions (the full test set; 5-14 px by three methods, 28 px, blur, noise, JPEG, contrast, the
+blind recipe's held-out mix) the served model's sr_image (--served) and the any-size generator
+(--any-size) beside bicubic, and whole number lines (MNIST test digits) shrunk 2x and 4x,
+enlarged again by upscale.py's generators beside bicubic. Writes sr_suite.md/json and
+examples.png into --out.
 """
 
 from hdsr_tf import cli
@@ -24,7 +31,19 @@ def main():
                         help="recognizer that reads the SR digits")
     parser.add_argument("--out", default="runs/evaluate_sr", help="folder for the metrics, report and figure")
     parser.add_argument("--dida-dir", help="also evaluate on this DIDA-style folder's test split")
+    parser.add_argument("--suite", action="store_true", help="the pictures people see (above) instead")
+    parser.add_argument("--served", default="saved_models/hybrid/5,saved_models/hybrid/6",
+                        help="--suite: the served versions whose sr_image is measured (comma-separated)")
+    parser.add_argument("--any-size", default="saved_models/esrgan_any_size/generator_psnr.keras",
+                        help="--suite: the any-size generator .keras ('' to leave out)")
+    parser.add_argument("--lines", type=int, default=200, help="--suite: number lines per scale")
     args = parser.parse_args()
+    if args.suite:
+        from hdsr_tf.evaluation.sr_suite import run_suite
+
+        path = run_suite(args.served.split(","), args.any_size, args.lines, args.out)
+        print(f"report: {path}")
+        return
 
     from pathlib import Path
 

@@ -37,6 +37,9 @@ def main():
     parser.add_argument("--bfloat16-reading", action="store_true",
                         help="also export the reading signatures computed in bfloat16 (read_bfloat16, ...; needs "
                              "--direct): faster on CPUs with AVX512-BF16 or AMX")
+    parser.add_argument("--picture-generator", help="an any-size generator .keras (scale 1) that draws sr_image for "
+                                                    "small inputs, but those of the side --generator reads (7 px "
+                                                    "for a 4x one), which --generator keeps drawing")
     parser.add_argument("--max-pixels", type=int, default=25_000_000,
                         help="the bytes signatures refuse larger images from their header (0: no header checks, "
                              "as versions 1 and 2)")
@@ -70,7 +73,8 @@ def main():
     path = export_hybrid(model, args.base_dir, args.version, input_size=size, max_pixels=args.max_pixels or None,
                          full_resolution=full, route_full_resolution=not args.no_size_routing,
                          detector=detector, no_digit_threshold=args.no_digit_threshold,
-                         bfloat16=args.bfloat16_reading)
+                         bfloat16=args.bfloat16_reading,
+                         picture=load_model(args.picture_generator) if args.picture_generator else None)
     print(f"exported: {path}\ncheck it: saved_model_cli show --dir {path} --all")
 
 

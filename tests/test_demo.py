@@ -50,10 +50,14 @@ def demo_url():
         proc.wait(timeout=30)
 
 
+def _value(tab: str, box: str) -> str:
+    """JavaScript for a text box's value (null while the page has not drawn it yet)."""
+    return f"(document.querySelector('#{tab}-{box} textarea')?.value ?? null)"
+
+
 def _answer(page, tab: str) -> tuple[str, str]:
     """(answer, error) of a tab once either is filled."""
-    page.wait_for_function(f"document.querySelector('#{tab}-answer textarea').value !== '' || "
-                           f"document.querySelector('#{tab}-error textarea').value !== ''", timeout=60_000)
+    page.wait_for_function(f"{_value(tab, 'answer')} || {_value(tab, 'error')}", timeout=60_000)
     return (page.locator(f"#{tab}-answer textarea").input_value(),
             page.locator(f"#{tab}-error textarea").input_value())
 
@@ -63,8 +67,7 @@ def _drop(page, tab: str, path) -> None:
     clear = page.locator(f"#{tab}-file button[aria-label='Clear']")
     if clear.count():
         clear.click()
-        page.wait_for_function(f"document.querySelector('#{tab}-answer textarea').value === '' && "
-                               f"document.querySelector('#{tab}-error textarea').value === ''")
+        page.wait_for_function(f"{_value(tab, 'answer')} === '' && {_value(tab, 'error')} === ''")
     page.locator(f"#{tab}-file input[type=file]").set_input_files(str(path))
 
 
@@ -101,7 +104,7 @@ def test_the_page_reads_digits_numbers_drawings_and_bad_files_in_a_browser(demo_
         _drop(page, "digit", EXAMPLES / "blank.png")
         assert _answer(page, "digit") == ("no digit", "")  # the page answers again after the bad file
         page.locator("#digit-file button[aria-label='Clear']").click()
-        page.wait_for_function("document.querySelector('#digit-answer textarea').value === ''")
+        page.wait_for_function(f"{_value('digit', 'answer')} === ''")
         page.locator("#digit-draw button[aria-label='Brush']").click()
         box = page.locator("#digit-draw canvas").last.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

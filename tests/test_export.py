@@ -507,3 +507,38 @@ def test_reading_signatures_answer_as_the_drawing_ones_less_sr_image(tmp_path):
     flags = tf.constant([1, 0, -1, 1], tf.int32)
     same(fn["predict_image_bytes_options"](image_bytes=items, invert=flags, normalize=flags),
          fn["read_image_bytes_options"](image_bytes=items, invert=flags, normalize=flags))
+
+
+@pytest.mark.slow
+def test_a_picture_generator_draws_sr_image_from_its_size_up(tmp_path):
+    """--picture-generator: small inputs are drawn by the any-size generator on their 28-px enlargement,
+    but those of the side the model's own generator reads (7 px), in the tensor and the bytes signatures
+    alike; readings do not change."""
+    from hdsr_tf.models.hybrid import build_direct_reader
+    from hdsr_tf.models.layers import ResizeTo
+
+    keras.utils.set_random_seed(5)
+    generator = build_generator(4, nf=4, gc=4, num_blocks=1)
+    reader = build_direct_reader(build_recognizer(filters=(4, 4, 8)), generator)
+    picture, full = build_generator(1, nf=4, gc=4, num_blocks=1), build_recognizer(filters=(4, 8, 4))
+    with pytest.raises(ValueError, match="any-size"):
+        export.export_hybrid(reader, tmp_path / "bad", input_size=28, full_resolution=full, picture=generator)
+    plain = tf.saved_model.load(str(export.export_hybrid(reader, tmp_path / "a", input_size=28,
+                                                         full_resolution=full))).signatures
+    fn = tf.saved_model.load(str(export.export_hybrid(reader, tmp_path / "b", input_size=28, full_resolution=full,
+                                                      picture=picture))).signatures
+    rng = np.random.default_rng(2)
+    for side in (6, 7, 8, 12):
+        x = rng.random((3, side, side, 1)).astype(np.float32)
+        out, before = fn["serving_default"](image=tf.constant(x)), plain["serving_default"](image=tf.constant(x))
+        want = np.clip(picture(ResizeTo(28)(x)).numpy(), 0, 1) if side != 7 else before["sr_image"].numpy()
+        np.testing.assert_allclose(out["sr_image"].numpy(), want, atol=1e-5)
+        np.testing.assert_allclose(out["probabilities"].numpy(), before["probabilities"].numpy(), atol=1e-6)
+    small, large = (np.round(rng.random((s, s)) * 255).astype(np.uint8) for s in (7, 10))
+    items = tf.constant([png(small), png(large)])
+    flags = tf.constant([0, 0], tf.int32)
+    out = fn["predict_image_bytes_options"](image_bytes=items, invert=flags, normalize=flags)["sr_image"].numpy()
+    before = plain["predict_image_bytes_options"](image_bytes=items, invert=flags, normalize=flags)["sr_image"].numpy()
+    np.testing.assert_allclose(out[0], before[0], atol=1e-5)
+    want = np.clip(picture(ResizeTo(28)(large[None, ..., None].astype(np.float32) / 255)).numpy(), 0, 1)[0]
+    np.testing.assert_allclose(out[1], want, atol=1e-5)

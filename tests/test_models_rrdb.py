@@ -38,7 +38,8 @@ def test_generator_reloads_in_safe_mode(tmp_path):
 
 
 @pytest.mark.parametrize("settings", [dict(scale=2, nf=8, gc=4, num_blocks=2, global_skip=False, back_projection=False),
-                                      dict(scale=4, nf=16, gc=8, num_blocks=1, global_skip=True, back_projection=True)])
+                                      dict(scale=4, nf=16, gc=8, num_blocks=1, global_skip=True, back_projection=True),
+                                      dict(scale=1, nf=8, gc=4, num_blocks=1, global_skip=True, back_projection=False)])
 def test_settings_and_scale_are_read_back_from_the_layers(settings):
     g = build_generator(**settings)
     assert generator_settings(g) == settings and generator_scale(g) == settings["scale"]
@@ -64,3 +65,31 @@ def test_discriminator_outputs_logits():
     out = d(np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32))
     assert out.shape == (3, 1) and d.output_names == ["logit"]
     assert d.layers[-1].activation.__name__ == "linear"
+
+
+def test_the_any_size_generator_keeps_its_input_size_and_learns_a_residual(tmp_path):
+    """Scale 1: the input is the image already enlarged to its target size; the trunk runs on it pixel-
+    unshuffled (every pixel kept, at a quarter of the side), and a zero detail branch returns the input."""
+    g = build_generator(1, nf=8, gc=8, num_blocks=1)
+    assert generator_scale(g) == 1 and g.get_layer("unshuffle").factor == 4
+    assert g.get_layer("conv_first").input.shape[1:] == (None, None, 16)
+    x = np.random.default_rng(0).random((2, 28, 28, 1)).astype(np.float32)
+    assert g(x).shape == (2, 28, 28, 1) and g(np.zeros((1, 12, 20, 1), np.float32)).shape == (1, 12, 20, 1)
+    last = g.get_layer("conv_last")
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    np.testing.assert_allclose(g(x).numpy(), x, atol=1e-6)
+    assert_reloads_the_same(g, x, tmp_path)
+    with pytest.raises(ValueError, match="residual"):
+        build_generator(1, global_skip=False)
+
+
+def test_mixed_precision_copies_can_keep_the_layers_that_read_the_pixels_in_float32():
+    from hdsr_tf.models.cnn import build_recognizer
+    from hdsr_tf.models.precision import with_dtype_policy
+
+    model = build_recognizer(filters=(4, 4, 8))
+    copy = with_dtype_policy(model, "mixed_bfloat16", inputs_in_float32=True)
+    policies = {layer.name: layer.dtype_policy.name for layer in copy.layers}
+    assert policies["conv1a"] == "float32" and policies[copy.layers[-1].name] == "float32"
+    assert policies["conv1b"] == "mixed_bfloat16"
+    assert with_dtype_policy(model, "mixed_bfloat16").get_layer("conv1a").dtype_policy.name == "mixed_bfloat16"

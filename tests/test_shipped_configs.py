@@ -34,6 +34,7 @@ MADE_BY = {
     "cnn_robust/recognizer.keras": ("cnn", "cnn_robust/config.json"),
     "rival_blind/recognizer.keras": ("cnn", "rival_blind/config.json"),
     "esrgan_x4_blind/generator_psnr.keras": ("gan", "esrgan_x4_blind/config.json"),
+    "esrgan_any_size/generator_psnr.keras": ("gan", "esrgan_any_size/config.json"),
     "hybrid_x4_blind/hybrid.keras": ("hybrid", "hybrid_x4_blind/config.json"),
     "detector/detector.keras": ("detector", "detector/config.json"),
     "line_reader/line_reader.keras": ("line_reader", "line_reader/config.json"),

@@ -233,6 +233,43 @@ def test_version_5_reads_as_version_4_and_its_bfloat16_twin_agrees_as_recorded(t
         assert differ <= len(labels) * 0.0005 and abs(differ - recorded["sizes"][str(size)]["differ"]) <= 2, size
 
 
+COVERED.add("esrgan_any_size/generator_psnr.keras")
+
+
+@pytest.mark.slow
+def test_the_any_size_generator_keeps_full_size_digits_and_draws_as_recorded(test_set):
+    """saved_models/esrgan_any_size on the full test set: a 28-px digit comes back unchanged or sharper
+    (PSNR against it >= 40 dB, no less edge energy), and its PSNR on the conditions metrics.json names
+    matches the record; version 6's sr_image is its picture, but at 7 px, where it is version 5's."""
+    from hdsr_tf.evaluation import robustness as rb
+    from hdsr_tf.models.layers import ResizeTo
+
+    images, _ = test_set
+    generator = load_model(SHIPPED / "esrgan_any_size" / "generator_psnr.keras")
+    x = images.astype(np.float32) / 255.0
+    same = np.clip(np.concatenate([generator(x[i:i + 1000]).numpy() for i in range(0, len(x), 1000)]), 0, 1)
+    assert image_quality(same, x)["psnr"] >= 40.0
+
+    def edges(a):
+        return np.abs(np.diff(a, axis=1)).mean() + np.abs(np.diff(a, axis=2)).mean()
+
+    assert edges(same) >= edges(x)
+    recorded = _metrics("esrgan_any_size")["test"]
+    for condition in rb.named_conditions(images, set(recorded)):
+        (idx, lr), = condition.parts
+        sr = np.clip(np.concatenate([generator(ResizeTo(28)(lr[i:i + 1000])).numpy()
+                                     for i in range(0, len(lr), 1000)]), 0, 1)
+        assert image_quality(sr, x)["psnr"] == pytest.approx(recorded[condition.name]["psnr"], abs=0.02)
+    v5 = tf.saved_model.load(str(SHIPPED / "hybrid" / "5")).signatures["serving_default"]
+    v6 = tf.saved_model.load(str(SHIPPED / "hybrid" / "6")).signatures["serving_default"]
+    for size in (6, 7, 8):
+        lr = tf.image.resize(x[:500], (size, size), method="area")
+        got, old = v6(image=lr), v5(image=lr)
+        np.testing.assert_array_equal(got["digit"].numpy(), old["digit"].numpy())
+        want = old["sr_image"].numpy() if size == 7 else np.clip(generator(ResizeTo(28)(lr)).numpy(), 0, 1)
+        np.testing.assert_allclose(got["sr_image"].numpy(), want, atol=1e-5)
+
+
 COVERED.add("line_reader/line_reader.keras")
 
 

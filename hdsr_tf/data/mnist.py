@@ -32,7 +32,6 @@ import numpy as np
 from hdsr_tf.errors import ChecksumError
 
 NUM_TRAIN = 60_000
-NUM_TEST = 10_000
 
 # name -> (md5 of the idx file, md5 of its canonical .gz, mtime stored in the .gz).
 # The .gz files are named "<name>.gz"; the name stored inside each is the

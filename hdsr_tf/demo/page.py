@@ -87,12 +87,12 @@ def build(models: DemoModels) -> gr.Blocks:
             with gr.Row():
                 answer = gr.Textbox(label="Answer", elem_id="digit-answer", interactive=False)
                 error = gr.Textbox(label="Error", elem_id="digit-error", interactive=False)
-            probabilities = gr.Label(label="Probabilities", num_top_classes=10, elem_id="digit-probs")
             with gr.Row():
                 received = gr.Image(label="As received", height=PICTURE, elem_id="digit-received")
                 view = gr.Image(label="The 28x28 view the reader read", height=PICTURE, elem_id="digit-view")
                 sr = gr.Image(label="Super-resolved (served sr_image)", height=PICTURE, elem_id="digit-sr")
                 bicubic = gr.Image(label="Bicubic, for comparison", height=PICTURE, elem_id="digit-bicubic")
+            probabilities = gr.Label(label="Probabilities", num_top_classes=10, elem_id="digit-probs")
             outputs = [answer, probabilities, error, received, view, sr, bicubic]
             file.change(digit, file, outputs)
             read_drawing.click(drawing, sketch, outputs)

@@ -11,6 +11,7 @@ from hdsr_tf.export.graph import AUTO, bytes_to_batch
 from hdsr_tf.export.router import SizeRouter
 from hdsr_tf.export.versions import new_version, write_archive
 from hdsr_tf.io import MAX_PIXELS
+from hdsr_tf.models.rrdb import generator_scale
 from hdsr_tf.signatures import reading as reading_name
 
 
@@ -35,7 +36,7 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
                   input_size: int | None = None, route_full_resolution: bool = True,
                   max_pixels: int | None = MAX_PIXELS, full_resolution: keras.Model | None = None,
                   detector: keras.Model | None = None, no_digit_threshold: float = 0.5,
-                  bfloat16: bool = False) -> Path:
+                  bfloat16: bool = False, picture: keras.Model | None = None) -> Path:
     """Writes ``model`` to ``base_dir/<version>`` atomically; returns that path.
 
     ``input_size`` is the side the bytes signature resizes decoded images to;
@@ -48,22 +49,27 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     recognizer routed inputs go to (default: the model's own ``recognizer`` layer).
     ``detector`` (with routing) adds the ``no_digit`` output and answers digit -1
     above ``no_digit_threshold``. ``bfloat16`` (a direct reader, with routing) adds
-    the reading signatures once more, computed in bfloat16, named ``..._bfloat16``.
+    the reading signatures once more, computed in bfloat16, named ``..._bfloat16``. ``picture`` (an
+    any-size generator, with routing) draws ``sr_image`` for small inputs but those of the side the model's
+    own generator reads.
     """
     base, version = new_version(base_dir, version)
     size = input_size or int(model.get_layer("to_lr_size").size)
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"the pixel limit must be positive, not {max_pixels}")
-    if (detector is not None or bfloat16) and not route_full_resolution:
-        raise ValueError("a no-digit detector and bfloat16 reading need size routing")
+    if (detector is not None or bfloat16 or picture is not None) and not route_full_resolution:
+        raise ValueError("a no-digit detector, bfloat16 reading and a picture generator need size routing")
 
+    if picture is not None and generator_scale(picture) != 1:
+        raise ValueError("the picture generator must be an any-size one (scale 1: it keeps its input's size)")
     archive = keras.export.ExportArchive()
-    for tracked in (model, full_resolution, detector):
+    for tracked in (model, full_resolution, detector, picture):
         if tracked is not None:
             archive.track(tracked)
     if route_full_resolution:
         def router(draw, policy="float32"):
-            return SizeRouter(model, size, max_pixels, full_resolution, detector, no_digit_threshold, draw, policy)
+            return SizeRouter(model, size, max_pixels, full_resolution, detector, no_digit_threshold, draw, policy,
+                              picture)
 
         drawing, reading = router(True), router(False)
         endpoints = _endpoints(drawing.batch, drawing.items)

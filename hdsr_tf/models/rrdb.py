@@ -115,7 +115,8 @@ def generator_settings(generator: keras.Model) -> dict:
     return {"scale": generator_scale(generator), "nf": generator.get_layer("conv_first").filters,
             "gc": generator.get_layer("rrdb1_rdb1_conv1").filters,
             "num_blocks": sum(n.startswith("rrdb") and n.endswith("_scale") and "_rdb" not in n for n in names),
-            "global_skip": "bicubic" in names, "back_projection": "sr_raw" in names}
+            "global_skip": "conv_last" in names,  # the detail branch exists only with the skip
+            "back_projection": "sr_raw" in names}
 
 
 def with_back_projection(generator: keras.Model) -> keras.Model:

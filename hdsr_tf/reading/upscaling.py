@@ -34,6 +34,15 @@ def dark_ink(gray: np.ndarray) -> bool:
     return float(np.median(border)) > 0.5
 
 
+def levels(plane: np.ndarray) -> tuple[float, float]:
+    """(paper, ink) levels of a white-on-black plane: the border's median and the brightest ink (99.5th
+    percentile). The generators learned digits on a black ground with full-white ink; a scan's grey paper
+    and grey ink are stretched to that before super-resolution and back after it (a uniform image: as is)."""
+    border = np.concatenate([plane[0], plane[-1], plane[:, 0], plane[:, -1]])
+    paper, ink = float(np.median(border)), float(np.percentile(plane, 99.5))
+    return (paper, ink) if ink - paper > 0.1 else (0.0, 1.0)
+
+
 def _as_unit(image: np.ndarray) -> np.ndarray:
     """uint8 (or float in [0,1], as 16-bit files decode) -> float32 in [0,1]."""
     return image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else np.clip(image, 0, 1).astype(np.float32)
@@ -47,24 +56,31 @@ def _spans(length: int, tile: int, overlap: int):
 
 
 class Upscaler:
-    """A 2x or 4x generator (``.keras``) applied to whole images of any size, gray or colour."""
+    """A generator (``.keras``) applied to whole images of any size, gray or colour: a 2x or 4x one, or the
+    any-size one (scale 1: it restores an image already enlarged by bicubic, so it serves any ``scale``)."""
 
-    def __init__(self, generator_path: str | Path):
+    def __init__(self, generator_path: str | Path, scale: int | None = None):
         from hdsr_tf.models import load_model
         from hdsr_tf.models.rrdb import generator_scale
 
         self.generator = load_model(generator_path)
-        self.scale = generator_scale(self.generator)
-        if self.scale not in (2, 4):
-            raise UpscaleError(f"{generator_path} enlarges by {self.scale}: upscaling needs a 2x or 4x generator")
+        self.own_scale = generator_scale(self.generator)
+        self.scale = scale or self.own_scale
+        if self.own_scale not in (1, self.scale) or self.scale not in (2, 4):
+            raise UpscaleError(f"{generator_path} enlarges by {self.own_scale}: it cannot upscale by {self.scale}")
 
     def _plane(self, plane: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-        """The generator's output for ``plane[y0:y1, x0:x1]`` (white on black, [0,1]), as float32. Called
-        eagerly: tiles differ in shape, and a traced function would be traced again for each (its bicubic
-        skip needs static sizes); per-op overhead is small beside a tile's convolutions."""
+        """The generator's output for ``plane[y0:y1, x0:x1]`` (white on black, [0,1]), ``scale`` times larger,
+        as float32. Called eagerly: tiles differ in shape, and a traced function would be traced again for
+        each (its bicubic skip needs static sizes); per-op overhead is small beside a tile's convolutions."""
         y0, y1, x0, x1 = box
-        sr = self.generator(plane[None, y0:y1, x0:x1, None], training=False)
-        return np.clip(np.asarray(sr)[0, ..., 0], 0.0, 1.0)
+        x = plane[y0:y1, x0:x1]
+        if self.own_scale == 1:  # enlarge first; the any-size generator needs sides that are multiples of 4
+            h, w = (y1 - y0) * self.scale, (x1 - x0) * self.scale
+            x = np.clip(cv2.resize(x, (w, h), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+            x = np.pad(x, ((0, -h % 4), (0, -w % 4)), mode="edge")
+            return np.clip(np.asarray(self.generator(x[None, ..., None], training=False))[0, :h, :w, 0], 0, 1)
+        return np.clip(np.asarray(self.generator(x[None, ..., None], training=False))[0, ..., 0], 0.0, 1.0)
 
     def upscale(self, image: np.ndarray, ink: str = "auto", tile: int = 256, overlap: int = 16,
                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
@@ -88,13 +104,15 @@ class Upscaler:
         luma = ycc[..., 0]
         invert = dark_ink(luma) if ink == "auto" else ink == "dark"
         plane = np.ascontiguousarray(1.0 - luma if invert else luma)
+        paper, ink_level = levels(plane)
+        plane = np.clip((plane - paper) / (ink_level - paper), 0.0, 1.0)
         out = np.empty((h * s, w * s) + ((3,) if colour else ()), np.uint8)
         side = tile or max(h, w)
         rows, cols = list(_spans(h, side, overlap)), list(_spans(w, side, overlap))
         done = 0
         for y0, y1, py0, py1 in rows:
             for x0, x1, px0, px1 in cols:
-                sr = self._plane(plane, (py0, py1, px0, px1))
+                sr = paper + (ink_level - paper) * self._plane(plane, (py0, py1, px0, px1))
                 keep = (slice((y0 - py0) * s, (y1 - py0) * s), slice((x0 - px0) * s, (x1 - px0) * s))
                 y = 1.0 - sr[keep] if invert else sr[keep]
                 if colour:  # chroma: bicubic over the same padded tile, so seams agree with the whole image
