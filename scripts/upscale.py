@@ -43,7 +43,7 @@ def main():
     parser.add_argument("--out", default="upscaled", help="output folder")
     parser.add_argument("--ink", choices=("auto", "dark", "light"), default="auto",
                         help="dark: dark ink on light paper; light: light ink on dark; auto: from the border")
-    parser.add_argument("--tile", type=int, default=256, help="tile side in input pixels (0: whole images at once)")
+    parser.add_argument("--tile", type=int, default=128, help="tile side in input pixels (0: whole images at once)")
     parser.add_argument("--overlap", type=int, default=16, help="context pixels around each tile")
     parser.add_argument("--bicubic", action="store_true", help="also write a bicubic enlargement (.bicubic.png)")
     args = parser.parse_args()

@@ -78,8 +78,12 @@ def markdown(digits: list[dict], lines: list[dict], names: list[str], meta: dict
         cells = " | ".join(f"{r[n]['psnr']:.2f} / {r[n]['ssim']:.3f}" for n in names)
         gains = " / ".join(f"{r[n]['psnr'] - b['psnr']:+.2f}" for n in names)
         out.append(f"| {r['condition']} | {b['psnr']:.2f} / {b['ssim']:.3f} | {cells} | {gains} |")
+    small = [r for r in digits if r["size"] != str(HR)]  # 28 px: the served pictures are the input itself
+    means = ", ".join(f"{n} **{np.mean([r[n]['psnr'] - r['bicubic']['psnr'] for r in small]):+.2f} dB** (lowest "
+                      f"{min(r[n]['psnr'] - r['bicubic']['psnr'] for r in small):+.2f})" for n in names)
+    out += ["", f"Mean gain over bicubic on the {len(small)} conditions under 28 px: {means}."]
     out += ["", "## Number lines shrunk 2x and 4x", "",
-            f"{meta['lines']}", "", "| scale | lines | bicubic | super-resolved | gain (dB) |",
+            f"{meta['lines_about']}", "", "| scale | lines | bicubic | super-resolved | gain (dB) |",
             "|---:|---:|---:|---:|---:|"]
     for r in lines:
         (name,) = [k for k in r if k not in ("scale", "lines", "bicubic")]
@@ -113,13 +117,30 @@ def example_figure(rows: list[tuple[str, list[tuple[str, np.ndarray]]]], path: P
     return path
 
 
+def test_lines(x: np.ndarray, y: np.ndarray, n: int) -> list[np.ndarray]:
+    """n five-digit numbers of the given digits (separated, full size, dark on light), gray uint8, seed 0."""
+    from hdsr_tf.evaluation import numbers as ev
+
+    composed, _ = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), n, seed=0)
+    return [im if im.ndim == 2 else cv2.cvtColor(im, cv2.COLOR_BGR2GRAY) for im in composed]
+
+
+def rewrite_report(out_dir: str | Path) -> Path:
+    """sr_suite.md written again from sr_suite.json (no measuring)."""
+    import json
+
+    data = json.loads((Path(out_dir) / "sr_suite.json").read_text())
+    report = Path(out_dir) / "sr_suite.md"
+    report.write_text(markdown(data["digits"], data["lines"], data["makers"], data))
+    return report
+
+
 def run_suite(served: list[str], any_size: str | Path | None, n_lines: int, out_dir: str | Path) -> Path:
     """``evaluate_sr.py --suite``: the digit suite for each served version's sr_image and the any-size generator, the
     number lines for upscale.py's generators; writes sr_suite.md/json and examples.png, returns the report."""
     import tensorflow as tf
 
     from hdsr_tf.data import mnist
-    from hdsr_tf.evaluation import numbers as ev
     from hdsr_tf.io import write_json
     from hdsr_tf.models import load_model
     from hdsr_tf.models.layers import ResizeTo
@@ -140,12 +161,10 @@ def run_suite(served: list[str], any_size: str | Path | None, n_lines: int, out_
     upscalers = {2: ("esrgan_x2", "saved_models/esrgan_x2/generator_psnr.keras"),
                  4: ("esrgan_x4_blind", "saved_models/esrgan_x4_blind/generator_psnr.keras")}
     line_makers = {s: {name: Upscaler(path).upscale} for s, (name, path) in upscalers.items()}
-    composed, _ = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), n_lines, seed=0)
-    gray = [im if im.ndim == 2 else cv2.cvtColor(im, cv2.COLOR_BGR2GRAY) for im in composed]
-    lines = line_rows(line_makers, gray)
+    lines = line_rows(line_makers, test_lines(x, y, n_lines))
     meta = {"about": f"Written by `python scripts/evaluate_sr.py --suite` ({', '.join(served)}; any-size generator: "
                      f"{any_size or 'left out'}). Test digits only; no setting was chosen on these figures.",
-            "lines": f"{n_lines} five-digit numbers of MNIST test digits (separated, full size, dark on light), "
+            "lines_about": f"{n_lines} five-digit numbers of MNIST test digits (separated, full size, dark on light), "
                      "shrunk by area and enlarged back by `scripts/upscale.py`'s generator for that scale, tiled as "
                      "it tiles; PSNR / SSIM (11x11) against the line."}
     names = list(makers)

@@ -69,20 +69,19 @@ class Upscaler:
         if self.own_scale not in (1, self.scale) or self.scale not in (2, 4):
             raise UpscaleError(f"{generator_path} enlarges by {self.own_scale}: it cannot upscale by {self.scale}")
 
-    def _plane(self, plane: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-        """The generator's output for ``plane[y0:y1, x0:x1]`` (white on black, [0,1]), ``scale`` times larger,
-        as float32. Called eagerly: tiles differ in shape, and a traced function would be traced again for
-        each (its bicubic skip needs static sizes); per-op overhead is small beside a tile's convolutions."""
-        y0, y1, x0, x1 = box
-        x = plane[y0:y1, x0:x1]
+    def _tile(self, x: np.ndarray) -> np.ndarray:
+        """The generator's output for one tile (white on black, [0,1]), ``scale`` times larger, as float32.
+        Called eagerly: tiles differ in shape, and a traced function would be traced again for each (its
+        bicubic skip needs static sizes); per-op overhead is small beside a tile's convolutions."""
+        x = np.ascontiguousarray(x, np.float32)
         if self.own_scale == 1:  # enlarge first; the any-size generator needs sides that are multiples of 4
-            h, w = (y1 - y0) * self.scale, (x1 - x0) * self.scale
+            h, w = x.shape[0] * self.scale, x.shape[1] * self.scale
             x = np.clip(cv2.resize(x, (w, h), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
             x = np.pad(x, ((0, -h % 4), (0, -w % 4)), mode="edge")
             return np.clip(np.asarray(self.generator(x[None, ..., None], training=False))[0, :h, :w, 0], 0, 1)
         return np.clip(np.asarray(self.generator(x[None, ..., None], training=False))[0, ..., 0], 0.0, 1.0)
 
-    def upscale(self, image: np.ndarray, ink: str = "auto", tile: int = 256, overlap: int = 16,
+    def upscale(self, image: np.ndarray, ink: str = "auto", tile: int = 128, overlap: int = 16,
                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """uint8 (or [0,1] float) gray [H,W] or BGR [H,W,3] -> uint8 of the same kind, ``scale`` times larger.
 
@@ -99,24 +98,25 @@ class Upscaler:
             raise UpscaleError(f"{w}x{h} at {s}x would be {w * s}x{h * s} = {w * h * s * s} pixels, over the limit of "
                                f"{MAX_OUTPUT_PIXELS}: crop the image or use --scale 2")
         colour = image.ndim == 3
-        unit = _as_unit(image)
-        ycc = cv2.cvtColor(unit, cv2.COLOR_BGR2YCrCb) if colour else unit[..., None]
-        luma = ycc[..., 0]
+        luma = _as_unit(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if colour else image)  # for the levels only
         invert = dark_ink(luma) if ink == "auto" else ink == "dark"
-        plane = np.ascontiguousarray(1.0 - luma if invert else luma)
-        paper, ink_level = levels(plane)
-        plane = np.clip((plane - paper) / (ink_level - paper), 0.0, 1.0)
+        paper, ink_level = levels(1.0 - luma if invert else luma)
+        del luma
         out = np.empty((h * s, w * s) + ((3,) if colour else ()), np.uint8)
         side = tile or max(h, w)
         rows, cols = list(_spans(h, side, overlap)), list(_spans(w, side, overlap))
         done = 0
         for y0, y1, py0, py1 in rows:
-            for x0, x1, px0, px1 in cols:
-                sr = paper + (ink_level - paper) * self._plane(plane, (py0, py1, px0, px1))
+            for x0, x1, px0, px1 in cols:  # each tile converted on its own: no full-size float copy
+                part = _as_unit(image[py0:py1, px0:px1])
+                ycc = cv2.cvtColor(part, cv2.COLOR_BGR2YCrCb) if colour else part[..., None]
+                plane = 1.0 - ycc[..., 0] if invert else ycc[..., 0]
+                plane = np.clip((plane - paper) / (ink_level - paper), 0.0, 1.0)
+                sr = paper + (ink_level - paper) * self._tile(plane)
                 keep = (slice((y0 - py0) * s, (y1 - py0) * s), slice((x0 - px0) * s, (x1 - px0) * s))
                 y = 1.0 - sr[keep] if invert else sr[keep]
                 if colour:  # chroma: bicubic over the same padded tile, so seams agree with the whole image
-                    chroma = cv2.resize(ycc[py0:py1, px0:px1, 1:], ((px1 - px0) * s, (py1 - py0) * s),
+                    chroma = cv2.resize(ycc[..., 1:], ((px1 - px0) * s, (py1 - py0) * s),
                                         interpolation=cv2.INTER_CUBIC)[keep]
                     y = cv2.cvtColor(np.dstack([y, chroma]).astype(np.float32), cv2.COLOR_YCrCb2BGR)
                 out[y0 * s:y1 * s, x0 * s:x1 * s] = np.clip(y * 255 + 0.5, 0, 255).astype(np.uint8)
