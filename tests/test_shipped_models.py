@@ -209,27 +209,28 @@ def test_version_4_answers_no_digit_where_version_1_guessed():
 
 @pytest.mark.slow
 def test_version_5_reads_as_version_4_and_its_bfloat16_twin_agrees_as_recorded(test_set):
-    """hybrid/5 is hybrid/4 plus the reading signatures: on the full test set at 7 and 28 px its
-    ``serving_default`` answers as version 4's, ``read`` as its own ``serving_default`` less ``sr_image``,
-    and ``read_bfloat16`` agrees with ``read`` on the digits as benchmarks/results/bfloat16.json records
-    (at least 99.95% at every size)."""
+    """hybrid/5 is hybrid/4 plus the reading signatures: at 7 and 28 px its ``serving_default`` answers as
+    version 4's and ``read`` as its own ``serving_default`` less ``sr_image`` (the first 2,000 test digits:
+    the same graph either way), and on the full test set ``read_bfloat16`` agrees with ``read`` on the digits
+    as benchmarks/results/bfloat16.json records (at least 99.95% at every size)."""
     images, labels = test_set
     v4 = tf.saved_model.load(str(SHIPPED / "hybrid" / "4")).signatures["serving_default"]
     v5 = tf.saved_model.load(str(SHIPPED / "hybrid" / "5")).signatures
     recorded = json.loads((SHIPPED.parent / "benchmarks" / "results" / "bfloat16.json").read_text())
     assert recorded["savedmodel"] == "saved_models/hybrid/5" and recorded["digits"] == len(labels)
     x = images.reshape(-1, 28, 28, 1).astype(np.float32) / 255.0
+
+    def run(fn, batch, keys=("digit", "probabilities")):
+        outs = [fn(image=tf.constant(batch[i:i + 1000])) for i in range(0, len(batch), 1000)]
+        return {k: np.concatenate([o[k].numpy() for o in outs]) for k in keys}
+
     for size in (7, 28):
         small = x if size == 28 else tf.image.resize(x, (size, size), method="area").numpy()
-        outs = {name: [fn(image=tf.constant(small[i:i + 1000])) for i in range(0, len(small), 1000)]
-                for name, fn in (("v4", v4), ("drawn", v5["serving_default"]), ("read", v5["read"]),
-                                 ("bf16", v5["read_bfloat16"]))}
-        got = {name: {k: np.concatenate([o[k].numpy() for o in batches]) for k in ("digit", "probabilities")}
-               for name, batches in outs.items()}
-        np.testing.assert_array_equal(got["drawn"]["digit"], got["v4"]["digit"])
-        np.testing.assert_array_equal(got["read"]["digit"], got["drawn"]["digit"])
-        np.testing.assert_allclose(got["read"]["probabilities"], got["drawn"]["probabilities"], atol=1e-5)
-        differ = int(np.sum(got["bf16"]["digit"] != got["read"]["digit"]))
+        old, drawn, read = run(v4, small[:2000]), run(v5["serving_default"], small[:2000]), run(v5["read"], small)
+        np.testing.assert_array_equal(drawn["digit"], old["digit"])
+        np.testing.assert_array_equal(read["digit"][:2000], drawn["digit"])
+        np.testing.assert_allclose(read["probabilities"][:2000], drawn["probabilities"], atol=1e-5)
+        differ = int(np.sum(run(v5["read_bfloat16"], small, ("digit",))["digit"] != read["digit"]))
         assert differ <= len(labels) * 0.0005 and abs(differ - recorded["sizes"][str(size)]["differ"]) <= 2, size
 
 
@@ -247,8 +248,12 @@ def test_the_any_size_generator_keeps_full_size_digits_and_draws_as_recorded(tes
     images, _ = test_set
     generator = load_model(SHIPPED / "esrgan_any_size" / "generator_psnr.keras")
     x = images.astype(np.float32) / 255.0
+
+    def psnr(a, b):  # per-image PSNR (peak 1), averaged: what metrics.image_quality reports, without its SSIM
+        return float(np.mean(10 * np.log10(1.0 / np.mean((a - b) ** 2, axis=(1, 2, 3)))))
+
     same = np.clip(np.concatenate([generator(x[i:i + 1000]).numpy() for i in range(0, len(x), 1000)]), 0, 1)
-    assert image_quality(same, x)["psnr"] >= 40.0
+    assert psnr(same, x) >= 40.0
 
     def edges(a):
         return np.abs(np.diff(a, axis=1)).mean() + np.abs(np.diff(a, axis=2)).mean()
@@ -259,7 +264,7 @@ def test_the_any_size_generator_keeps_full_size_digits_and_draws_as_recorded(tes
         (idx, lr), = condition.parts
         sr = np.clip(np.concatenate([generator(ResizeTo(28)(lr[i:i + 1000])).numpy()
                                      for i in range(0, len(lr), 1000)]), 0, 1)
-        assert image_quality(sr, x)["psnr"] == pytest.approx(recorded[condition.name]["psnr"], abs=0.02)
+        assert psnr(sr, x) == pytest.approx(recorded[condition.name]["psnr"], abs=0.02)
     v5 = tf.saved_model.load(str(SHIPPED / "hybrid" / "5")).signatures["serving_default"]
     v6 = tf.saved_model.load(str(SHIPPED / "hybrid" / "6")).signatures["serving_default"]
     for size in (6, 7, 8):
