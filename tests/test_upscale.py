@@ -19,6 +19,7 @@ def page(mnist_ready):
     return cv2.resize(255 - np.concatenate(rows), (56, 42), interpolation=cv2.INTER_AREA)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("generator", [X4, X2], ids=["x4", "x2"])
 def test_tiled_output_equals_the_untiled_one(page, generator):
     """Tiles of 16 px with 16 px of context on each side: the seams cannot be told from the whole image."""
@@ -36,6 +37,7 @@ def test_tiled_output_equals_the_untiled_one(page, generator):
     assert np.abs(upscaler.upscale(page, tile=0).astype(int) - cut).max() > 1
 
 
+@pytest.mark.slow
 def test_the_generator_beats_bicubic_on_dark_ink_in_either_polarity(page, mnist_ready):
     """Small digits of a page, dark on light: the 4x generator's result is closer to the full-size page than
     bicubic enlargement, and reading the ink the wrong way round (light) undoes that."""
