@@ -21,11 +21,11 @@ class SizeRouter:
     the recognizer needs (the shipped hybrid reads such digits at 98.0%, its
     recognizer at 99.6%). ``picture`` (an any-size generator, scale 1) draws ``sr_image`` instead of the
     model's generator for every small input but those of the side that generator reads (7 px for the 4x
-    one): it resizes every other input to that side first, which costs pictures 0.2-5 dB on validation
-    digits, while at its own side it beat the any-size one by 0.3-1.7 dB. With ``draw`` off the router
-    answers without ``sr_image``
-    and, when the model is a direct reader (``models.hybrid.build_direct_reader``),
-    never runs the generator, whose picture only a person looks at. Such a reading
+    one): it resizes every other input to that side first, which cost the pictures up to 4.5 dB on
+    validation digits (a tie at 5 px bilinear), while at its own side it beat the any-size one by 0.3-1.7
+    dB. With ``draw`` off the router answers without ``sr_image`` and, when the model is a direct
+    reader (``models.hybrid.build_direct_reader``), never runs the generator, whose picture only a
+    person looks at. Such a reading
     router can also compute in ``mixed_bfloat16`` (1.6x the float32 rate on a CPU with
     AVX512-BF16/AMX; benchmarks/NOTES.md).
     """
