@@ -41,7 +41,8 @@ def test_tiled_output_equals_the_untiled_one(page, generator):
 def test_the_generator_beats_bicubic_on_dark_ink_in_either_polarity(page, mnist_ready):
     """Small digits of a page, dark on light: the 4x generator's result is closer to the full-size page than
     bicubic enlargement, and reading the ink the wrong way round (light) undoes that."""
-    from hdsr_tf.reading.upscaling import Upscaler, dark_ink
+    from hdsr_tf.data.framing import dark_ink
+    from hdsr_tf.reading.upscaling import Upscaler
 
     x, _ = mnist.load_arrays("test")
     full = 255 - np.concatenate([np.concatenate([x[4 * i + j].reshape(28, 28) for j in range(4)], axis=1)

@@ -52,6 +52,12 @@ def binarize(ink: np.ndarray) -> np.ndarray:
     return (as_u8 > max(threshold, 40)).astype(np.uint8)
 
 
+def dark_ink(gray: np.ndarray) -> bool:
+    """True for dark ink on light paper: the border (where paper is) has a median brighter than mid-grey."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border)) > 0.5
+
+
 def to_ink(image: np.ndarray) -> np.ndarray:
     """Any 8/16-bit gray, BGR or BGRA image -> float32 [H,W] in [0,1], light ink on a black background."""
     image = np.asarray(image)
@@ -65,8 +71,7 @@ def to_ink(image: np.ndarray) -> np.ndarray:
     if np.issubdtype(image.dtype, np.integer):
         gray /= float(np.iinfo(image.dtype).max)
     gray = np.nan_to_num(np.clip(gray, 0, 1))
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:  # dark ink on light paper
+    if dark_ink(gray):
         gray = 1.0 - gray
     # An opening wider than a stroke keeps only the background (uneven light, paper shade); remove it.
     k = max(3, (min(gray.shape) // 3) | 1)

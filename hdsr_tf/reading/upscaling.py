@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hdsr_tf.data.framing import dark_ink
 from hdsr_tf.errors import HdsrError
 
 MAX_OUTPUT_PIXELS = 200_000_000  # a 4000x3000 photo at 4x is 192 megapixels (576 MB as colour)
@@ -26,12 +27,6 @@ INKS = ("auto", "dark", "light")
 
 class UpscaleError(HdsrError, ValueError):
     """An image or a setting the upscaler cannot serve."""
-
-
-def dark_ink(gray: np.ndarray) -> bool:
-    """True for dark ink on light paper: the border (where paper is) is brighter than mid-grey."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return float(np.median(border)) > 0.5
 
 
 def levels(plane: np.ndarray) -> tuple[float, float]:
