@@ -384,21 +384,21 @@ def bench_numbers(n: int = 1000) -> dict:
     (predict.py --number's default; the digits that stand alone read again by the SavedModel) beside the
     segmenter (every candidate crop through the SavedModel, in batches) and the naive equal-cell slicing
     (N known) read the same way."""
-    from hdsr_tf import numbers
     from hdsr_tf.data import mnist
     from hdsr_tf.data.framing import to_ink
     from hdsr_tf.evaluation import numbers as ev
-    from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading import cut_reader
+    from hdsr_tf.reading.predictor import Predictor
 
     x, y = mnist.load_arrays("test")
-    images, truth = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), n, seed=0)
+    images, truth = ev.make_set(x, y, ev.NumberCondition("separated", "full", "dark_on_light"), n, seed=0)
     predictor = Predictor(ROOT / "saved_models" / "hybrid")
-    numbers.read_numbers(images[:20], predictor.read)  # warm-up (tracing)
+    cut_reader.read_numbers(images[:20], predictor.read)  # warm-up (tracing)
     t = time.perf_counter()
-    prepared = [numbers.prepare(to_ink(image)) for image in images]
+    prepared = [cut_reader.prepare(to_ink(image)) for image in images]
     segment_s = time.perf_counter() - t
     t = time.perf_counter()
-    reads = numbers.read_numbers(images, predictor.read)
+    reads = cut_reader.read_numbers(images, predictor.read)
     total_s = time.perf_counter() - t
     t = time.perf_counter()
     baseline = ev.baseline_reads(images, truth, predictor.read)
@@ -412,7 +412,7 @@ def bench_numbers(n: int = 1000) -> dict:
            "equal_cells_string_accuracy": ev.score(baseline, truth)["string_accuracy"]}
     line_reader_path = ROOT / "saved_models" / "line_reader" / "line_reader.keras"
     if line_reader_path.is_file():  # the default of predict.py --number: each number read whole, and
-        from hdsr_tf.line_reading import LineReader  # the digits that stand alone read again by the SavedModel
+        from hdsr_tf.reading.line_reading import LineReader  # the digits that stand alone read again by the SavedModel
 
         line_reader = LineReader(line_reader_path)
         line_reader.read(images[:20], crop_reader=predictor.read)  # warm-up
@@ -438,7 +438,7 @@ def bench_forms(n: int = 1000) -> dict:
     import numpy as np
 
     from hdsr_tf.data import mnist
-    from hdsr_tf.data.forms import INKS, LAYOUTS, FormStyle, draw_field, make_fields
+    from hdsr_tf.data.form_layouts import INKS, LAYOUTS, FormStyle, draw_field, make_fields
     from hdsr_tf.data.headers import blank_png
 
     # predict.py --number on the 13000 x 13000 PNG and on one small field, each process's own peak memory
@@ -461,9 +461,9 @@ def bench_forms(n: int = 1000) -> dict:
                            "peak_rss_mb": round(int(peak_kb) / 1024), "exit_code": proc.returncode,
                            "output": (proc.stdout + "\n".join(rest)).strip()[-200:]}
     from hdsr_tf.evaluation.numbers import score
-    from hdsr_tf.line_reading import LineReader
-    from hdsr_tf.predict import Predictor
     from hdsr_tf.reading.fields import read_fields
+    from hdsr_tf.reading.line_reading import LineReader
+    from hdsr_tf.reading.predictor import Predictor
 
     x, y = mnist.load_arrays("test")
     styles = [FormStyle(layout, ink, "full") for layout in LAYOUTS for ink in INKS]
@@ -505,7 +505,7 @@ def bench_predict(n: int = 2000) -> dict:
 
     from hdsr_tf.data import mnist
     from hdsr_tf.evaluation.sr_report import lr_test_images
-    from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading.predictor import Predictor
 
     lr, _ = lr_test_images(mnist.load_arrays("test")[0][:n], 4)
     predictor = Predictor(ROOT / "saved_models" / "hybrid")
@@ -531,8 +531,8 @@ def bench_pipeline() -> dict:
     import keras
     import numpy as np
 
-    from hdsr_tf.data.degrade import load_recipe
     from hdsr_tf.data.pipelines import Augmentation, classification_dataset, sr_pair_dataset
+    from hdsr_tf.data.recipe import load_recipe
     from hdsr_tf.data.splits import load_digits
     from hdsr_tf.models.cnn import build_recognizer
 

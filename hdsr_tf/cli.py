@@ -10,7 +10,7 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ INFO/WARNING chatter off the console
 
-from hdsr_tf.errors import HdsrError, TrainingStopped  # noqa: E402
+from hdsr_tf.errors import HdsrError, OutputError, TrainingStopped  # noqa: E402
 
 # Keras warns that fit(shuffle=True) is ignored for tf.data; our pipelines shuffle themselves.
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
@@ -74,6 +74,19 @@ def fail(message: str, code: int = 2):
     sys.exit(code)
 
 
+def output_dir(path):
+    """``path`` made (with its parents) for a script's results; a folder that cannot be made is a user's
+    error, said in one line."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot make the output folder {path}: {e.strerror or e}") from None
+    return path
+
+
 def run(main) -> None:
     """Calls ``main()``; known failures print one clear line and exit non-zero
     (set HDSR_DEBUG=1 to see the traceback instead)."""
@@ -86,7 +99,7 @@ def run(main) -> None:
     except TrainingStopped as e:
         print(f"stopped: {e}", file=sys.stderr)
         sys.exit(3)
-    except (HdsrError, ValueError, OSError) as e:
+    except HdsrError as e:  # only our own errors: anything else is a bug and shows its traceback
         if os.environ.get("HDSR_DEBUG"):  # developers: the full traceback
             raise
         fail(str(e))

@@ -16,6 +16,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hdsr_tf.errors import UsageError
+
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
@@ -28,7 +30,7 @@ def positive_ints(text: str, flag: str, count: int | None = None, count_word: st
         values = ()
     if not values or min(values) < 1 or (count is not None and len(values) != count):
         amount = f"{count_word} " if count_word else ""
-        raise ValueError(f"{flag} must be {amount}positive integers separated by commas, not {text!r}")
+        raise UsageError(f"{flag} must be {amount}positive integers separated by commas, not {text!r}")
     return values
 
 
@@ -203,11 +205,11 @@ def from_args(cls, args: argparse.Namespace):
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - known
     if unknown:
-        raise ValueError(f"{args.config}: unknown settings {sorted(unknown)}")
+        raise UsageError(f"{args.config}: unknown settings {sorted(unknown)}")
     values.update({k: v for k, v in vars(args).items() if k in known and v is not None})
     config = cls(**values)
     if config.precision not in PRECISIONS:
-        raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, not {config.precision!r}")
+        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not {config.precision!r}")
     return config
 
 
@@ -215,11 +217,11 @@ def load_file(path: str) -> dict:
     try:
         data = json.loads(Path(path).read_text())
     except OSError as e:
-        raise ValueError(f"cannot read --config {path}: {e.strerror or e}") from None
+        raise UsageError(f"cannot read --config {path}: {e.strerror or e}") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"--config {path} is not valid JSON: {e}") from None
+        raise UsageError(f"--config {path} is not valid JSON: {e}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a JSON object of settings")
+        raise UsageError(f"{path} must hold a JSON object of settings")
     return {k.replace("-", "_"): v for k, v in data.items()}
 
 

@@ -31,3 +31,19 @@ class TrainingStopped(HdsrError):
 
 class ModelFolderError(HdsrError, ValueError):
     """A model folder lacks what was asked of it (a signature, a version)."""
+
+
+class UsageError(HdsrError, ValueError):
+    """A flag, setting, config file or recipe that the command cannot use."""
+
+
+class InputError(HdsrError, ValueError):
+    """An input (file, image, request) that cannot be read: empty, not an image, too large."""
+
+
+class MissingFileError(HdsrError, FileNotFoundError):
+    """A file or model that the command names is not there."""
+
+
+class OutputError(HdsrError, OSError):
+    """A place the command must write to that cannot be written (a folder that cannot be made)."""

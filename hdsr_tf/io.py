@@ -1,6 +1,6 @@
 """Files written so that a kill never leaves half of one: atomic text, JSON, models; md5 checksums.
 
-A leaf module: it imports nothing from hdsr_tf, so every layer may use it.
+A leaf module: it imports only hdsr_tf.errors, so every layer may use it.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import hashlib
 import json
 import os
 from pathlib import Path
+
+from hdsr_tf.errors import InputError
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -59,11 +61,11 @@ MAX_PIXELS = 25_000_000
 
 
 def read_input_file(path: str | Path) -> bytes:
-    """A user's input file's bytes; ValueError with a one-line reason when it is empty or unreadable."""
+    """A user's input file's bytes; :class:`InputError` with a one-line reason when it is empty or unreadable."""
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise ValueError(f"cannot read: {e.strerror or e}") from None
+        raise InputError(f"cannot read: {e.strerror or e}") from None
     if not data:
-        raise ValueError("empty file")
+        raise InputError("empty file")
     return data

@@ -69,7 +69,7 @@ def main():
         print(f"          test error {rows[-1]['test_error']:.2%}", flush=True)
     print("[compare] robustness", flush=True)
     study = c.robustness(readers, digits.test, rob_n, args.seed, severities)
-    out.mkdir(parents=True, exist_ok=True)
+    cli.output_dir(out)
     c.plot_robustness(study, out)
     import tensorflow as tf
 

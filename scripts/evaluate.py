@@ -71,14 +71,14 @@ def main():
     number_rows, form_rows = [], []
     if args.numbers > 0 and (root / "hybrid").is_dir():
         from hdsr_tf.evaluation import numbers as ev
-        from hdsr_tf.predict import Predictor
+        from hdsr_tf.reading.predictor import Predictor
 
-        conditions = [ev.Condition("separated", height, "dark_on_light") for height in ("full", "7px")]
-        conditions.append(ev.Condition("touching", "full", "dark_on_light"))
+        conditions = [ev.NumberCondition("separated", height, "dark_on_light") for height in ("full", "7px")]
+        conditions.append(ev.NumberCondition("touching", "full", "dark_on_light"))
         reader = Predictor(root / "hybrid").read
         readers = {"cut, SavedModel": None}
         if (root / "line_reader" / "line_reader.keras").is_file():
-            from hdsr_tf.line_reading import LineReader
+            from hdsr_tf.reading.line_reading import LineReader
 
             readers["line reader"] = LineReader(root / "line_reader" / "line_reader.keras")
         for name, line_reader in readers.items():
@@ -86,7 +86,7 @@ def main():
                 number_rows.append({"reader": name, **row})
                 print(f"  numbers, {name:<15} {row['condition']:<42} string accuracy {row['string_accuracy']:.2%}")
         if "line reader" in readers:  # numbers on forms, as predict.py --number reads them
-            from hdsr_tf.data.forms import FormStyle
+            from hdsr_tf.data.form_layouts import FormStyle
             from hdsr_tf.evaluation import forms as ev_forms
 
             styles = [FormStyle(layout, "blue", "full") for layout in ("comb", "boxes", "dropout", "label")]
@@ -100,7 +100,7 @@ def main():
         from hdsr_tf.export import latest_version
 
         version = latest_version(root / "hybrid")
-        reader = rb.savedmodel_reader(f"hybrid/{version.name}", version, "")
+        reader = rb.savedmodel_reader(f"hybrid/{version.name}", version, "", draw=False)  # no sr_image needed
         print(f"robustness summary of hybrid/{version.name} ({len(y)} test digits per condition)", flush=True)
         robustness_rows = [{"model": reader.name, **row} for row in rb.short_summary(reader, x, y)]
         for row in robustness_rows:

@@ -21,7 +21,7 @@ per condition, boxes and removed structure drawn, into --out.
 """
 
 from hdsr_tf import cli
-from hdsr_tf.data.forms import LAYOUTS, LOOKS
+from hdsr_tf.data.form_layouts import LAYOUTS, LOOKS
 
 
 def main():
@@ -53,13 +53,13 @@ def main():
     import time
     from pathlib import Path
 
-    from hdsr_tf import line_reading
     from hdsr_tf.data import mnist
     from hdsr_tf.evaluation import forms as ev_forms
     from hdsr_tf.evaluation import numbers as ev
     from hdsr_tf.io import write_json
-    from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading import line_reading
     from hdsr_tf.reading.fields import draw_boxes, read_fields
+    from hdsr_tf.reading.predictor import Predictor
 
     predictor = Predictor(args.model)
     line_reader = line_reading.load(args.line_reader)
@@ -70,7 +70,7 @@ def main():
 
         images, labels = load_digits("mnist").val
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    cli.output_dir(out)
     digits = "MNIST test split" if args.split == "test" else "MNIST validation digits (seeded 9:1 split)"
     source = (f"the line reader `{line_reader.path}`" if line_reader else f"`{predictor.path}`, cut into digits")
     meta = {"model": str(predictor.path), "line_reader": line_reader and str(line_reader.path), "n": args.n,
@@ -98,7 +98,7 @@ def main():
             f"length. Equal cells: the image sliced into N equal parts (N known).\n\n" + ev.markdown(rows))
         print(f"report: {out / 'numbers.md'}")
     if args.forms or args.only_forms:
-        from hdsr_tf.data.forms import make_fields
+        from hdsr_tf.data.form_layouts import make_fields
 
         start = time.time()
 
@@ -114,10 +114,10 @@ def main():
         write_json(out / "forms.json", {"meta": {**meta, "seconds": round(time.time() - start, 1)}, "rows": rows})
         (out / "forms.md").write_text(
             f"# Reading numbers on forms\n\n{args.n} seeded five-digit numbers per row, composed from {digits} "
-            f"and written in generated form fields (`hdsr_tf/data/forms.py`), read by {source}: with the form "
-            f"step (`hdsr_tf/reading/forms.py`) and, on the same images, without it (before). Labels are printed "
-            f"in fonts no model was trained on. More digits than written: the answer is longer than the number "
-            f"(a label, a box wall or a tick read as a digit).\n\n" + ev_forms.markdown(rows))
+            f"and written in generated form fields (`hdsr_tf/data/form_layouts.py`), read by {source}: with the form "
+            f"step (`hdsr_tf/reading/form_structure.py`) and, on the same images, without it (before). "
+            f"Labels are printed in fonts no model was trained on. More digits than written: the answer is longer "
+            f"than the number (a label, a box wall or a tick read as a digit).\n\n" + ev_forms.markdown(rows))
         print(f"report: {out / 'forms.md'}")
 
 

@@ -87,7 +87,7 @@ def main():
         md += [f"## {tag} test set, {scale}x (area downsampling), n = {len(labels)}", "", sr.markdown_table(rows)]
         sr.comparison_figure(lr, outs, hr, out / f"comparison_{tag}.png", n=10,
                              title=f"{tag}: LR | bicubic | SR | HR ({scale}x)")
-    out.mkdir(parents=True, exist_ok=True)
+    cli.output_dir(out)
     write_json(out / "sr_metrics.json", metrics)
     (out / "sr_report.md").write_text("\n".join(md) + "\n")
     print(f"report: {out / 'sr_report.md'}")

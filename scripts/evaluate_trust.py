@@ -41,7 +41,7 @@ def main():
         images, labels, per_family = images[:300], labels[:300], min(per_family, 50)
     study = trust.run_study(path, images, labels, per_family, args.seed, args.quick)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    cli.output_dir(out)
     write_json(out / "trust.json", {**study, "machine": cli.machine()})
     atomic_write_text(out / "trust.md", trust.markdown(study, f"CPU: {cli.machine()}; {study['seconds']} s."))
     trust.plot(study, out)

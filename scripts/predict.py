@@ -88,11 +88,11 @@ def main():
         (print_number_results(results, args.format) if args.number
          else print_digit_results(results, args.format, args.min_confidence))
         return 1
-    from hdsr_tf.predict import Predictor
     from hdsr_tf.reading.fields import read_number_files
+    from hdsr_tf.reading.predictor import Predictor
 
     if args.number:
-        from hdsr_tf import line_reading
+        from hdsr_tf.reading import line_reading
 
         line_reader = line_reading.load(args.line_reader)
         reader = Predictor(args.model, bfloat16=args.bfloat16_reading).read

@@ -10,8 +10,9 @@
 Readers: the keras.io convnet (trained here by its standard recipe, 15 epochs); the paper's
 pipeline as shipped (the clean recognizer, also "bicubic + recognizer" on LR rows; the clean
 direct LR rival; hybrid/2); ours, trained on the blind recipes (the robust recognizer, the
-blind direct rival, the jointly fine-tuned blind hybrid, and the served hybrid/3, which reads
-small digits with the rival and draws them with the blind generator); and any --reader you add. Writes
+blind direct rival, the jointly fine-tuned blind hybrid, and the served hybrid/6, which reads
+small digits with the rival, says "no digit" (counted as wrong here) and draws them with the any-size
+generator); and any --reader you add. Writes
 robustness.md, robustness.json, accuracy_by_size.png and mnist_c.png into --out. With the eight
 default readers it took 23 minutes on a 2-core CPU; --quick runs a 300-digit subset in under a
 minute (for CI). To choose between models, measure them on the seeded validation digits instead
@@ -45,9 +46,9 @@ def main():
 
     import keras
 
-    from hdsr_tf.data.degrade import load_recipe
+    from hdsr_tf.data.recipe import load_recipe
     from hdsr_tf.data.splits import load_digits
-    from hdsr_tf.evaluation import compare
+    from hdsr_tf.evaluation import compare, robustness_report
     from hdsr_tf.evaluation import robustness as rb
     from hdsr_tf.io import atomic_write_text, write_json
     from hdsr_tf.models import load_model
@@ -66,7 +67,7 @@ def main():
     if args.quick:
         digits = digits.limited(3000)
         images, labels, epochs = images[:300], labels[:300], 1
-    out.mkdir(parents=True, exist_ok=True)
+    cli.output_dir(out)
 
     def seen_by(path: Path) -> str:
         config = path.parent / "config.json" if path.is_file() else path / "config.json"
@@ -97,8 +98,8 @@ def main():
                ("blind direct rival (rival_blind)", models / "rival_blind" / "recognizer.keras", families("blind")),
                ("blind hybrid (hybrid_x4_blind)", models / "hybrid_x4_blind" / "hybrid.keras",
                 families("blind") + "; its recognizer first the recognizer recipe"),
-               ("served hybrid/3", models / "hybrid" / "3", "under 28 px: rival_blind's (blind recipe); "
-                "28 px and more: cnn_robust's (recognizer recipe)")]
+               ("served hybrid/6", models / "hybrid" / "6", "under 28 px: rival_blind's (blind recipe); "
+                "28 px and more: cnn_robust's (recognizer recipe); its no-digit detector: both recipes' digits")]
     for name, path, seen in [] if args.only_added else shipped:
         if path.is_file():
             readers.append(rb.keras_reader(name, load_model(path), seen))
@@ -120,8 +121,8 @@ def main():
     study["machine"] = meta["cpu"]
     study["split"] = args.split
     write_json(out / "robustness.json", study)
-    atomic_write_text(out / "robustness.md", rb.markdown(study, meta))
-    figures = rb.plot(study, out)
+    atomic_write_text(out / "robustness.md", robustness_report.markdown(study, meta))
+    figures = robustness_report.plot(study, out)
     print(f"report: {out / 'robustness.md'}; figures: {', '.join(str(f) for f in figures)}")
 
 

@@ -25,7 +25,7 @@ from hdsr_tf import cli
 
 def main():
     from hdsr_tf.reading.printing import answer
-    from hdsr_tf.serving import (
+    from hdsr_tf.reading.rest_client import (
         ServingError,
         describe_status,
         model_status,
@@ -71,7 +71,7 @@ def main():
     if args.number:
         from hdsr_tf.reading.fields import read_number_files
         from hdsr_tf.reading.printing import print_number_results
-        from hdsr_tf.serving import ServedLineReader
+        from hdsr_tf.reading.rest_client import ServedLineReader
 
         def remote(crops):  # the digit crops, read by the server in one request
             return read_tensors(url, crops, args.timeout)

@@ -154,7 +154,7 @@ def number_folder(tmp_path_factory, mnist_ready):
 
     folder = tmp_path_factory.mktemp("numbers")
     x, y = mnist.load_arrays("test")
-    images, labels = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), 2, seed=3)
+    images, labels = ev.make_set(x, y, ev.NumberCondition("separated", "full", "dark_on_light"), 2, seed=3)
     for i, (image, label) in enumerate(zip(images, labels)):
         cv2.imwrite(str(folder / f"n{i}_{label}.png"), image)
     cv2.imwrite(str(folder / "blank.png"), np.full((40, 100), 230, np.uint8))

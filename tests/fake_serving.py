@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from hdsr_tf.predict import tf_cause
+from hdsr_tf.reading.predictor import tf_cause
 
 
 class FakeTFServing:

@@ -24,7 +24,7 @@ def test_tiny_comparison_has_every_model_and_column(tmp_path, mnist_ready, tiny_
         assert COLUMNS <= set(row), set(COLUMNS) - set(row)
     # the shipped recognizer's row is what that model scores on the same (tiny) test set
     from hdsr_tf.data.splits import load_digits
-    from hdsr_tf.evaluation.metrics import predict_labels
+    from hdsr_tf.evaluation.classification import predict_labels
     from hdsr_tf.models import load_model
 
     x, y = load_digits("mnist", seed=0).limited(400).test

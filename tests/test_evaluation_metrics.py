@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
-from hdsr_tf.evaluation.metrics import classification_summary
+from hdsr_tf.evaluation.classification import classification_summary
 
 
 def test_report_matches_hand_computed_and_sklearn():

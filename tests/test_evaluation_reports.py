@@ -7,7 +7,7 @@ from conftest import run_script
 
 from hdsr_tf.data import mnist
 from hdsr_tf.evaluation import sr_report as sr
-from hdsr_tf.metrics import image_quality
+from hdsr_tf.image_metrics import image_quality
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from hdsr_tf.evaluation import conditions as cd
+from hdsr_tf.evaluation import mnist_c
 from hdsr_tf.evaluation import robustness as rb
 from tests.conftest import run_script
 
@@ -23,18 +25,50 @@ def test_score_puts_each_part_back_in_its_place():
         for j, i in enumerate(idx):
             x[j, labels[i], 0] = 1.0
         parts.append((idx, x))
-    reader = rb.Reader("oracle", "nothing", lambda x: {"probabilities": oracle(x)})
-    assert rb.score(reader, rb.Condition("low resolution", "t", parts), labels)["accuracy"] == 1.0
+    reader = rb.ReaderUnderTest("oracle", "nothing", lambda x: {"probabilities": oracle(x)})
+    assert rb.score(reader, cd.Condition("low resolution", "t", parts), labels)["accuracy"] == 1.0
     swapped = [(parts[0][0], parts[1][1]), (parts[1][0], parts[0][1])]
-    assert rb.score(reader, rb.Condition("low resolution", "t", swapped), labels)["accuracy"] < 0.5
+    assert rb.score(reader, cd.Condition("low resolution", "t", swapped), labels)["accuracy"] < 0.5
+
+
+def test_a_refused_digit_counts_as_wrong_and_is_reported():
+    """A served version answers with ``digit``: -1 ("no digit") is wrong even when its probabilities'
+    argmax is the right digit, and the share refused is reported."""
+    labels = np.array([3, 1, 4, 1])
+    x = np.zeros((4, 10, 10, 1), np.float32)
+    for i, label in enumerate(labels):
+        x[i, label, 0] = 1.0
+    condition = cd.Condition("full resolution", "t", [(np.arange(4), x)])
+
+    def served(images):
+        digit = oracle(images).argmax(1)
+        digit[:1] = -1  # refuses the first digit
+        return {"probabilities": oracle(images), "digit": digit}
+
+    result = rb.score(rb.ReaderUnderTest("served", "-", served), condition, labels)
+    assert result["accuracy"] == 0.75 and result["refused"] == 0.25
+    plain = rb.score(rb.ReaderUnderTest("plain", "-", lambda im: {"probabilities": oracle(im)}), condition, labels)
+    assert plain["accuracy"] == 1.0 and "refused" not in plain
+
+
+def test_mnist_c_rows_say_what_training_saw_and_both_held_out_means():
+    assert mnist_c.seen_note("rotate") == "seen family"
+    assert mnist_c.seen_note("motion_blur").startswith("near a trained step")
+    assert mnist_c.seen_note("zigzag") == "held out of all training"
+    rows = [{"group": "MNIST-C", "note": mnist_c.seen_note(name), "condition": name,
+             "results": {"r": {"accuracy": acc}}}
+            for name, acc in (("rotate", 0.9), ("motion_blur", 0.8), ("zigzag", 0.5))]
+    summary = rb.summarize(rows, ["r"])["r"]
+    assert summary["mnist_c_held_out_mean"] == pytest.approx(0.5)  # zigzag only
+    assert summary["mnist_c_held_out_or_near_mean"] == pytest.approx(0.65)  # zigzag and motion blur
 
 
 def test_sr_quality_is_measured_against_the_hr_digit_beside_bicubic():
     rng = np.random.default_rng(0)
     hr = (rng.random((8, 28, 28, 1)) > 0.7).astype(np.float32)
-    lr = rb._resize(hr, 7, "area")
-    condition = rb.Condition("low resolution", "7 px area", [(np.arange(8), lr)], "7")
-    perfect = rb.Reader("perfect SR", "-", lambda x: {"probabilities": np.full((len(x), 10), 0.1, np.float32),
+    lr = cd._resize(hr, 7, "area")
+    condition = cd.Condition("low resolution", "7 px area", [(np.arange(8), lr)], "7")
+    perfect = rb.ReaderUnderTest("perfect SR", "-", lambda x: {"probabilities": np.full((len(x), 10), 0.1, np.float32),
                                                        "sr_image": hr})
     result = rb.score(perfect, condition, np.zeros(8, int), hr)
     assert result["psnr"] > 90 and result["ssim"] > 0.999
@@ -45,12 +79,12 @@ def test_sr_quality_is_measured_against_the_hr_digit_beside_bicubic():
 def test_low_resolution_suite_has_every_size_method_and_detail():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (20, 28, 28, 1), np.uint8)
-    conditions = {c.name: c for c in rb.low_resolution_conditions(images, seed=0)}
-    for size in rb.LR_SIZES:
-        for method in rb.LR_METHODS if size < 28 else ("area",):
+    conditions = {c.name: c for c in cd.low_resolution_conditions(images, seed=0)}
+    for size in cd.LR_SIZES:
+        for method in cd.LR_METHODS if size < 28 else ("area",):
             x = conditions[f"{size} px {method}"].parts[0][1]
             assert x.shape == (20, size, size, 1)
-    for size in rb.DETAIL_SIZES:
+    for size in cd.DETAIL_SIZES:
         for what in ("noise 0.02", "noise 0.05", "noise 0.1", "JPEG 30", "JPEG 50", "JPEG 75", "contrast 0.5"):
             assert conditions[f"{size} px {what}"].parts[0][1].shape == (20, size, size, 1)
     mixed = conditions["mixed (blind recipe, held-out seed)"]
@@ -77,7 +111,7 @@ def test_quick_benchmark_writes_every_condition_for_every_reader(quick_study):
     assert names == ["keras.io convnet", "recognizer (cnn)", "direct LR rival (lowres_cnn_x4)", "extra rival",
                      "tiny hybrid"]  # shipped models the tiny tree lacks are left out
     mc = [r["condition"] for r in study["rows"] if r["group"] == "MNIST-C"]
-    assert mc == list(rb.mnist_c.CORRUPTIONS)
+    assert mc == list(mnist_c.CORRUPTIONS)
     for row in study["rows"]:
         assert set(row["results"]) == set(names)
     assert all(r["seen"] for r in study["readers"])
@@ -114,8 +148,8 @@ def test_a_named_subset_draws_exactly_the_full_benchmarks_images():
     be the same images the full benchmark measured, whatever else is generated beside it."""
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (16, 28, 28, 1), np.uint8)
-    full = {c.name: c for c in rb.low_resolution_conditions(images, seed=0)}
-    for c in rb.named_conditions(images, ["10 px noise 0.05", "7 px JPEG 50", "mixed (blind recipe, held-out seed)"]):
+    full = {c.name: c for c in cd.low_resolution_conditions(images, seed=0)}
+    for c in cd.named_conditions(images, ["10 px noise 0.05", "7 px JPEG 50", "mixed (blind recipe, held-out seed)"]):
         for (i, x), (j, y) in zip(c.parts, full[c.name].parts):
             np.testing.assert_array_equal(i, j)
             np.testing.assert_array_equal(x, y)

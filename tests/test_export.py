@@ -316,7 +316,7 @@ def test_sr_dir_keeps_equal_names_in_different_folders_apart(exported, tmp_path)
 
 
 def test_a_batch_with_a_damaged_file_answers_the_others(exported, tmp_path):
-    from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading.predictor import Predictor
 
     _, base, path, loaded = exported
     good = [tmp_path / f"g{i}.png" for i in range(3)]
@@ -349,7 +349,7 @@ def test_ctrl_c_prints_what_finished_and_what_was_not_read(tmp_path, monkeypatch
 
     from conftest import ROOT
 
-    from hdsr_tf import predict
+    from hdsr_tf.reading import predictor as predict
 
     spec = importlib.util.spec_from_file_location("predict_script", ROOT / "scripts" / "predict.py")
     script = importlib.util.module_from_spec(spec)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import run_script
 
-from hdsr_tf.data.forms import FormStyle, draw_field, make_fields
+from hdsr_tf.data.form_layouts import FormStyle, draw_field, make_fields
 from hdsr_tf.data.framing import crop_to_ink, to_ink
-from hdsr_tf.reading import fields, files, forms
+from hdsr_tf.reading import fields, files, form_structure
 
 INK, PAPER = (30, 30, 30), (245, 245, 245)
 
@@ -42,7 +42,7 @@ def comb(cells: int = 5, filled=(0, 1, 2, 3, 4), cell=40, height=56, tick=22, wa
 
 
 def test_a_comb_gives_one_cell_per_digit_and_its_ticks_are_removed():
-    f = forms.find(comb())
+    f = form_structure.find(comb())
     assert len(f.cells) == 5
     pieces = f.cell_inks()
     assert all(p is not None for p in pieces)
@@ -54,7 +54,7 @@ def test_a_comb_gives_one_cell_per_digit_and_its_ticks_are_removed():
 
 
 def test_an_empty_cell_is_no_digit():
-    f = forms.find(comb(filled=(0, 1, 3, 4)))
+    f = form_structure.find(comb(filled=(0, 1, 3, 4)))
     assert len(f.cells) == 5
     assert [p is None for p in f.cell_inks()] == [False, False, True, False, False]
 
@@ -64,7 +64,7 @@ def test_a_stroke_crossing_a_rule_keeps_its_ink():
     cv2.line(image, (10, 40), (230, 40), 30, 2)  # the rule
     cv2.line(image, (120, 10), (120, 55), 30, 3)  # a stroke through it
     cv2.line(image, (60, 15), (60, 38), 30, 3)  # a stroke that ends on it
-    f = forms.find(image)
+    f = form_structure.find(image)
     assert f.structure[40, 30] and f.structure[40, 200]  # the rule was found...
     assert f.ink[40, 30] < 0.2 and f.ink[40, 200] < 0.2  # ...and taken away
     assert f.ink[38:43, 119:122].min() > 0.3  # the crossing stroke is whole where it crossed
@@ -78,7 +78,7 @@ def test_a_digit_touching_a_box_wall_stays_whole_in_its_cell():
     wall = 10 + 2 * 56 + 48  # the third box's right wall
     x = wall - 25  # the 4 runs through it, 5 px past
     image[18:62, x:x + 30][g > 100] = INK
-    f = forms.find(image)
+    f = form_structure.find(image)
     assert len(f.cells) == 5
     pieces = f.cell_inks()
     assert [p is not None for p in pieces] == [False, False, True, False, False]
@@ -94,14 +94,14 @@ def test_a_dotted_guide_is_found_and_removed():
     for i, c in enumerate("2468"):
         g = cv2.resize(digit_glyph(c), (26, 32))
         image[10:42, 30 + i * 50:56 + i * 50][g > 100] = 30
-    f = forms.find(image)
+    f = form_structure.find(image)
     assert f.structure[44:47].any()
     assert f.ink[43:48, 5:25].max() < 0.3  # dots left of the digits are gone
 
 
 def test_a_dropout_red_grid_under_blue_ink_is_dropped_by_colour():
     image = comb(colour=(90, 90, 235), ink=(170, 50, 20))  # red comb (BGR), blue pen
-    gray = forms.dropout_gray(image)
+    gray = form_structure.dropout_gray(image)
     assert gray[66, 25] > 230  # the red baseline is paper now
     assert gray[image[..., 0] == 170].max() < 120  # the blue ink is still dark
     ink = to_ink(gray)
@@ -109,7 +109,7 @@ def test_a_dropout_red_grid_under_blue_ink_is_dropped_by_colour():
 
 
 def test_a_field_rotated_by_four_degrees_is_straightened():
-    f = forms.find(comb(angle=4.0))
+    f = form_structure.find(comb(angle=4.0))
     assert abs(abs(f.angle) - 4.0) <= 0.5
     assert len(f.cells) == 5
     box = f.to_input([f.cells[0][0], f.rows[0], f.cells[0][1] - f.cells[0][0], f.rows[1] - f.rows[0]])
@@ -122,11 +122,11 @@ def test_plain_numbers_pass_through_unchanged(mnist_ready):
     from hdsr_tf.evaluation import numbers as ev
 
     x, y = mnist.load_arrays("test")
-    for condition in (ev.Condition("separated", "full"), ev.Condition("touching", "full"),
-                      ev.Condition("touching", "7px", "light_on_dark")):
+    for condition in (ev.NumberCondition("separated", "full"), ev.NumberCondition("touching", "full"),
+                      ev.NumberCondition("touching", "7px", "light_on_dark")):
         images, _ = ev.make_set(x, y, condition, 30, seed=5)
         for image in images:
-            f = forms.find(image)
+            f = form_structure.find(image)
             assert not f.structure.any() and not f.cells
             np.testing.assert_array_equal(f.ink, to_ink(image))
 
@@ -226,8 +226,8 @@ def test_fields_are_read_with_the_shipped_models(mnist_ready):
     """Shipped hybrid and line reader on form fields of MNIST test digits: each layout's fields read
     right far more often with the form step than without it."""
     from hdsr_tf.data import mnist
-    from hdsr_tf.line_reading import LineReader
-    from hdsr_tf.predict import Predictor
+    from hdsr_tf.reading.line_reading import LineReader
+    from hdsr_tf.reading.predictor import Predictor
 
     x, y = mnist.load_arrays("test")
     hybrid = Predictor("saved_models/hybrid").read
@@ -248,13 +248,13 @@ def test_evaluate_numbers_forms_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_
     out = tmp_path / "report"
     run_script("evaluate_numbers.py", "--only-forms", "--n", "2", "--layouts", "comb,label", "--looks", "full,photo",
                "--out", out, check=True, timeout=900)
-    data = json.loads((out / "forms.json").read_text())
+    data = json.loads((out / "form_structure.json").read_text())
     assert len(data["rows"]) == 8 and data["meta"]["digits"] == "MNIST test split"
     assert {(r["layout"], r["look"]) for r in data["rows"]} == {(a, b) for a in ("comb", "label")
                                                                for b in ("full", "photo")}
     assert all(r["n"] == 2 and 0 <= r["string_accuracy"] <= 1 and "before_string_accuracy" in r
                for r in data["rows"])
-    md = (out / "forms.md").read_text()
+    md = (out / "form_structure.md").read_text()
     assert "| comb | dark | full | 2 |" in md and "| photo | 4 |" in md  # every row, then each look's mean
     assert len(list((out / "examples").glob("form*.png"))) == 8
     bad = run_script("evaluate_numbers.py", "--only-forms", "--layouts", "circles", timeout=120)
@@ -272,7 +272,7 @@ def test_predict_prints_the_answer_and_no_tensorflow_chatter(tmp_path):
 
 
 def test_a_label_spelled_in_small_digits_at_the_start_is_left_out():
-    from hdsr_tf.numbers import DigitRead, NumberRead
+    from hdsr_tf.reading.cut_reader import DigitRead, NumberRead
 
     def read(boxes):
         digits = [DigitRead(k % 10, 0.9, box) for k, box in enumerate(boxes)]

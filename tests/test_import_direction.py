@@ -10,8 +10,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "hdsr_tf"
 
 # Lower numbers are lower layers; a module may import only from its own layer or below.
-LAYERS = {"errors": 0, "io": 0, "signatures": 0, "metrics": 0, "config": 0, "data": 1, "models": 2, "training": 3,
-          "export": 4, "predict": 5, "serving": 5, "numbers": 5, "line_reading": 5, "reading": 5,
+LAYERS = {"errors": 0, "io": 0, "signatures": 0, "image_metrics": 0, "config": 0, "data": 1, "models": 2, "training": 3,
+          "export": 4, "reading": 5,
           "evaluation": 6, "cli": 7, "demo": 7}
 
 
@@ -75,6 +75,6 @@ def test_no_import_cycle():
 
 def test_the_checker_sees_an_upward_import(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from hdsr_tf.evaluation.metrics import predict_labels\n")
-    assert imports(module) == {"hdsr_tf.evaluation.metrics"}
-    assert layer("hdsr_tf.evaluation.metrics") > layer("hdsr_tf.training.runner")
+    module.write_text("def f():\n    from hdsr_tf.evaluation.classification import predict_labels\n")
+    assert imports(module) == {"hdsr_tf.evaluation.classification"}
+    assert layer("hdsr_tf.evaluation.classification") > layer("hdsr_tf.training.runner")

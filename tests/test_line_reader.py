@@ -9,8 +9,14 @@ from conftest import run_script
 from test_numbers import line
 
 from hdsr_tf.data import lines
+from hdsr_tf.models.crnn import build_line_reader, ctc_loss
 from hdsr_tf.models.ctc import BLANK, STRIDE, decode_frames
-from hdsr_tf.models.line_reader import build_line_reader, ctc_loss
+
+
+def whole(lattice):
+    """The segment that reads the blob as one digit (left edge to right edge), or None."""
+    return next((part for i, j, part in lattice.segments if (i, j) == (0, lattice.nodes - 1)), None)
+
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +126,7 @@ class _Spelling:
 
 
 def _reader(text):
-    from hdsr_tf.line_reading import LineReader
+    from hdsr_tf.reading.line_reading import LineReader
 
     reader = LineReader.__new__(LineReader)
     reader.model = _Spelling(text)
@@ -131,10 +137,10 @@ def test_each_digit_gets_the_box_of_its_own_ink():
     image = line("3571", gap=10)
     read = _reader("3571").read([image])[0]
     assert read.number == "3571" and read.confidence > 0.99
-    from hdsr_tf import numbers
     from hdsr_tf.data.framing import to_ink
+    from hdsr_tf.reading import segmenter
 
-    truth = [lattice.whole()[0] for lattice in numbers.segment(to_ink(image))]
+    truth = [whole(lattice)[0] for lattice in segmenter.segment(to_ink(image))]
     for d, box in zip(read.digits, truth):
         assert all(abs(a - b) <= 1 for a, b in zip(d.box, box)), (d.box, box)
 
@@ -189,7 +195,7 @@ def test_training_writes_a_model_that_loads_in_safe_mode_and_a_rerun_skips(tiny_
     assert "validation lines read whole" in stdout
     summary = json.loads((out / "FINISHED").read_text())
     assert summary["val_lines"] == 16 and 0 <= summary["val_string_accuracy"] <= 1
-    from hdsr_tf.line_reading import LineReader
+    from hdsr_tf.reading.line_reading import LineReader
 
     reader = LineReader(out / "line_reader.keras")
     assert reader.frames(np.zeros((1, lines.HEIGHT, 64, 1), np.float32)).shape == (1, 16, 11)
@@ -231,7 +237,7 @@ def test_predict_number_with_a_line_reader_keeps_the_schema_and_per_file_errors(
 def test_the_served_line_reader_answers_as_the_keras_model(tiny_line_reader, tmp_path):
     import tensorflow as tf
 
-    from hdsr_tf.line_reading import LineReader
+    from hdsr_tf.reading.line_reading import LineReader
 
     out, _ = tiny_line_reader
     proc = run_script("export_line_reader.py", "--line-reader", out / "line_reader.keras", "--base-dir",
@@ -305,8 +311,8 @@ def test_serving_client_reads_numbers_with_the_served_line_reader(tmp_path):
 
 def test_a_digit_the_reader_places_past_the_ink_gets_a_box_inside_the_image():
     """A frame mapped past the image's last column once gave OpenCV an empty band (a segfault)."""
-    from hdsr_tf.line_reading import _ink_box, _number
     from hdsr_tf.models.ctc import BLANK
+    from hdsr_tf.reading.line_reading import _ink_box, _number
 
     ink = np.zeros((20, 30), np.float32)
     ink[5:15, 2:6] = 1.0

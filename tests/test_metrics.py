@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from hdsr_tf.metrics import expected_calibration_error, image_quality, psnr_ssim
+from hdsr_tf.image_metrics import expected_calibration_error, image_quality, psnr_ssim
 
 
 def test_psnr_ssim_identical_and_known_error():

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 from conftest import run_script
 
-from hdsr_tf import numbers
 from hdsr_tf.data.framing import to_ink
+from hdsr_tf.reading import cut_reader, segmenter
+
+
+def whole(lattice):
+    """The segment that reads the blob as one digit (left edge to right edge), or None."""
+    return next((part for i, j, part in lattice.segments if (i, j) == (0, lattice.nodes - 1)), None)
+
 
 
 def glyph(char: str, height: int = 24) -> np.ndarray:
@@ -35,14 +41,14 @@ def line(text: str, gap: int = 6, dark_on_light: bool = True) -> np.ndarray:
 
 
 def slots(image):
-    return numbers.segment(to_ink(image))
+    return segmenter.segment(to_ink(image))
 
 
 def test_separated_digits_are_found_left_to_right():
     found = slots(line("3571"))
     assert len(found) == 4
-    assert all(lattice.whole() is not None for lattice in found)  # each may be read as one digit
-    xs = [lattice.whole()[0][0] for lattice in found]
+    assert all(whole(lattice) is not None for lattice in found)  # each may be read as one digit
+    xs = [whole(lattice)[0][0] for lattice in found]
     assert xs == sorted(xs)
 
 
@@ -60,7 +66,7 @@ def test_touching_digits_offer_a_cut_into_two():
     spans = {(i, j) for i, j, _ in found[0].segments}
     assert any((0, k) in spans and (k, last) in spans for k in range(1, last))  # ... that may be read as two digits
     apart = slots(line("50"))
-    assert len(apart) == 2 and all(lattice.whole() is not None for lattice in apart)  # apart: two blobs, each whole
+    assert len(apart) == 2 and all(whole(lattice) is not None for lattice in apart)  # apart: two blobs, each whole
 
 
 def test_a_broken_stroke_is_joined_and_a_speck_dropped():
@@ -71,19 +77,19 @@ def test_a_broken_stroke_is_joined_and_a_speck_dropped():
     image[2:4, -5:-3] = 0  # a speck far from it
     found = slots(image)
     assert len(found) == 1
-    box = found[0].whole()[0]
+    box = whole(found[0])[0]
     assert box[3] >= 0.9 * (ink_rows[-1] - ink_rows[0] + 1)  # the whole digit's height, both pieces
 
 
 def test_a_ruled_line_is_erased():
     image = line("4821")
-    plain = [lattice.whole()[0] for lattice in slots(image)]
+    plain = [whole(lattice)[0] for lattice in slots(image)]
     ruled = image.copy()
     ruled[30:32, :] = 0  # a ruled line through the lower part of every digit
     found = slots(ruled)
     assert len(found) == 4
     for (x, _, w, _), lattice in zip(plain, found):
-        box = lattice.whole()[0]
+        box = whole(lattice)[0]
         assert abs(box[0] - x) <= 1 and abs(box[2] - w) <= 2
 
 
@@ -91,7 +97,8 @@ def test_no_ink_reads_as_no_number():
     blank = np.full((40, 120), 200, np.uint8)
     noisy = np.clip(blank + np.random.default_rng(0).normal(0, 8, blank.shape), 0, 255).astype(np.uint8)
     calls = []
-    reads = numbers.read_numbers([blank, noisy], lambda crops: calls.append(len(crops)) or np.zeros((len(crops), 10)))
+    reads = cut_reader.read_numbers([blank, noisy],
+                                    lambda crops: calls.append(len(crops)) or np.zeros((len(crops), 10)))
     assert [r.number for r in reads] == ["", ""] and all(not r.digits for r in reads)
 
 
@@ -102,7 +109,7 @@ def test_all_crops_of_all_images_are_read_in_one_batch():
         calls.append(crops.shape)
         return np.tile(np.eye(10, dtype=np.float32)[7], (len(crops), 1))
 
-    reads = numbers.read_numbers([line("12"), line("345"), line("6")], reader)
+    reads = cut_reader.read_numbers([line("12"), line("345"), line("6")], reader)
     assert len(calls) == 1 and calls[0][1:] == (28, 28, 1)
     assert [r.number for r in reads] == ["77", "777", "7"]
     assert reads[1].confidence == pytest.approx(1.0) and [d.box[0] for d in reads[1].digits] == sorted(
@@ -168,7 +175,7 @@ def test_serving_client_reads_numbers_with_one_request(tmp_path):
 def test_evaluate_numbers_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready):
     out = tmp_path / "numbers"
     run_script("evaluate_numbers.py", "--n", "3", "--out", out, check=True, timeout=600)
-    data = json.loads((out / "numbers.json").read_text())
+    data = json.loads((out / "cut_reader.json").read_text())
     assert data["meta"]["n"] == 3 and data["meta"]["digits"] == "MNIST test split"
     assert len(data["rows"]) == 14 and len(list((out / "examples").glob("*.png"))) == 14
     for row in data["rows"]:
@@ -178,18 +185,18 @@ def test_evaluate_numbers_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready)
     from hdsr_tf.evaluation import numbers as ev
 
     x, y = mnist.load_arrays("test")
-    condition = ev.Condition("touching", "7px", "light_on_dark")
+    condition = ev.NumberCondition("touching", "7px", "light_on_dark")
     first, second = ev.make_set(x, y, condition, 3, 0), ev.make_set(x, y, condition, 3, 0)
     assert first[1] == second[1] and all(np.array_equal(a, b) for a, b in zip(first[0], second[0]))  # seeded
 
 
 def test_crops_the_model_calls_no_digit_are_left_out():
-    slots = [numbers.Lattice(2, [(0, 1, ([10 * k, 0, 8, 20], k))]) for k in range(3)]  # three blobs, one crop each
+    slots = [segmenter.Lattice(2, [(0, 1, ([10 * k, 0, 8, 20], k))]) for k in range(3)]  # three blobs, one crop each
     probs = np.eye(10, dtype=np.float32)[[1, 7, 4]]
-    read = numbers.assemble(slots, {"probabilities": probs, "digit": np.array([1, -1, 4]),
+    read = cut_reader.assemble(slots, {"probabilities": probs, "digit": np.array([1, -1, 4]),
                                     "no_digit": np.array([0.0, 0.99, 0.0], np.float32)})
     assert read.number == "14" and [d.box[0] for d in read.digits] == [0, 20]  # the stray mark is dropped
-    assert numbers.assemble(slots, probs).number == "174"  # a reader without a detector reads every crop
+    assert cut_reader.assemble(slots, probs).number == "174"  # a reader without a detector reads every crop
 
 
 def test_the_detector_decides_whether_a_touching_blob_is_one_digit_or_two():
@@ -204,8 +211,8 @@ def test_the_detector_decides_whether_a_touching_blob_is_one_digit_or_two():
             return {"probabilities": probs, "digit": np.full(len(crops), 3), "no_digit": no_digit}
         return read
 
-    assert numbers.read_numbers([image], reader(merged_is_a_digit=False))[0].number == "33"
-    assert numbers.read_numbers([image], reader(merged_is_a_digit=True))[0].number == "3"
+    assert cut_reader.read_numbers([image], reader(merged_is_a_digit=False))[0].number == "33"
+    assert cut_reader.read_numbers([image], reader(merged_is_a_digit=True))[0].number == "3"
 
 
 def test_a_stray_mark_stands_among_the_digits_but_not_in_the_label(mnist_ready):
@@ -213,8 +220,8 @@ def test_a_stray_mark_stands_among_the_digits_but_not_in_the_label(mnist_ready):
     from hdsr_tf.evaluation import numbers as ev
 
     x, y = mnist.load_arrays("test")
-    plain = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), 20, seed=0)
-    marked = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light", mark=True), 20, seed=0)
+    plain = ev.make_set(x, y, ev.NumberCondition("separated", "full", "dark_on_light"), 20, seed=0)
+    marked = ev.make_set(x, y, ev.NumberCondition("separated", "full", "dark_on_light", mark=True), 20, seed=0)
     assert all(len(label) == 5 for label in marked[1])
     blobs = [len(slots(image)) for image in marked[0]]
     assert np.mean([b >= 6 for b in blobs]) >= 0.5  # five digits and the mark (a faint smudge may not count)

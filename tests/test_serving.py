@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from conftest import ROOT, run_script
 
-from hdsr_tf.serving import ServingError, build_request, model_url, parse_response, predict
+from hdsr_tf.reading.rest_client import ServingError, build_request, model_url, parse_response, predict
 
 
 def test_model_url():

@@ -11,8 +11,8 @@ from hdsr_tf.config import CNNConfig, DetectorConfig, GANConfig, HybridConfig, L
 from hdsr_tf.data.lines import HEIGHT
 from hdsr_tf.models import load_model
 from hdsr_tf.models.cnn import build_detector
+from hdsr_tf.models.crnn import build_line_reader
 from hdsr_tf.models.hybrid import build_hybrid
-from hdsr_tf.models.line_reader import build_line_reader
 from hdsr_tf.training import classifier, detector, line_reader, super_resolution
 
 SHIPPED = Path(__file__).resolve().parents[1] / "saved_models"

@@ -11,8 +11,8 @@ import tensorflow as tf
 from hdsr_tf.data import mnist
 from hdsr_tf.data.splits import recognizer_input
 from hdsr_tf.evaluation import sr_report as sr
-from hdsr_tf.evaluation.metrics import predict_labels
-from hdsr_tf.metrics import image_quality
+from hdsr_tf.evaluation.classification import predict_labels
+from hdsr_tf.image_metrics import image_quality
 from hdsr_tf.models import load_model
 
 SHIPPED = Path(__file__).resolve().parents[1] / "saved_models"
@@ -119,6 +119,27 @@ ROBUST = {"cnn_robust/recognizer.keras": "classifier", "rival_blind/recognizer.k
 COVERED |= set(ROBUST)
 
 
+def sr_reader(name: str, generator, recognizer, seen: str):
+    """A generator and a recognizer chained (the hybrid before or without joint fine-tuning): inputs are
+    ResizeTo'd to the generator's LR size, super-resolved, then read; the SR image is kept."""
+    from hdsr_tf.evaluation.robustness import ReaderUnderTest
+    from hdsr_tf.models.layers import ResizeTo
+    from hdsr_tf.models.rrdb import generator_scale
+
+    resize = ResizeTo(28 // generator_scale(generator))
+
+    @tf.function(reduce_retracing=True)
+    def run(x):
+        sr = tf.clip_by_value(generator(resize(x), training=False), 0.0, 1.0)
+        return recognizer(sr, training=False), sr
+
+    def outputs(x):
+        probs, sr = run(tf.constant(x, tf.float32))
+        return {"probabilities": probs.numpy(), "sr_image": sr.numpy()}
+
+    return ReaderUnderTest(name, seen, outputs, int(generator.count_params() + recognizer.count_params()))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model_file", sorted(ROBUST))
 def test_blind_models_match_their_recorded_robustness(test_set, model_file):
@@ -129,7 +150,7 @@ def test_blind_models_match_their_recorded_robustness(test_set, model_file):
     recorded = _metrics(folder)["robustness"]
     model = load_model(SHIPPED / model_file)
     if ROBUST[model_file] == "generator":
-        reader = rb.sr_reader(folder, model, load_model(SHIPPED / "cnn_robust" / "recognizer.keras"), "")
+        reader = sr_reader(folder, model, load_model(SHIPPED / "cnn_robust" / "recognizer.keras"), "")
     else:
         reader = rb.keras_reader(folder, model, "")
     measured = {r["condition"]: r for r in rb.short_summary(reader, images, labels, names=list(recorded))}
@@ -242,7 +263,7 @@ def test_the_any_size_generator_keeps_full_size_digits_and_draws_as_recorded(tes
     """saved_models/esrgan_any_size on the full test set: a 28-px digit comes back unchanged or sharper
     (PSNR against it >= 40 dB, no less edge energy), and its PSNR on the conditions metrics.json names
     matches the record; version 6's sr_image is its picture, but at 7 px, where it is version 5's."""
-    from hdsr_tf.evaluation import robustness as rb
+    from hdsr_tf.evaluation import conditions
     from hdsr_tf.models.layers import ResizeTo
 
     images, _ = test_set
@@ -260,7 +281,7 @@ def test_the_any_size_generator_keeps_full_size_digits_and_draws_as_recorded(tes
 
     assert edges(same) >= edges(x)
     recorded = _metrics("esrgan_any_size")["test"]
-    for condition in rb.named_conditions(images, set(recorded)):
+    for condition in conditions.named_conditions(images, set(recorded)):
         (idx, lr), = condition.parts
         sr = np.clip(np.concatenate([generator(ResizeTo(28)(lr[i:i + 1000])).numpy()
                                      for i in range(0, len(lr), 1000)]), 0, 1)
@@ -286,9 +307,9 @@ def test_the_line_reader_reads_numbers_as_recorded(mnist_ready):
     its served export (saved_models/line_reader/2) answers as the Keras model."""
     from hdsr_tf.data.lines import HEIGHT
     from hdsr_tf.evaluation import numbers as ev
-    from hdsr_tf.line_reading import LineReader
-    from hdsr_tf.predict import Predictor
     from hdsr_tf.reading.fields import read_fields
+    from hdsr_tf.reading.line_reading import LineReader
+    from hdsr_tf.reading.predictor import Predictor
 
     recorded = _metrics("line_reader")["test"]
     rows = {r["condition"]: r for r in recorded["rows"]}

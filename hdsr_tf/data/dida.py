@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.data.normalize import mnist_normalize, to_gray_float
-from hdsr_tf.errors import DatasetFolderError
+from hdsr_tf.errors import DatasetFolderError, InputError
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp"}
 CLASSES = [str(d) for d in range(10)]
@@ -45,14 +45,14 @@ def decode_file(path: Path, invert: bool = True) -> np.ndarray:
     """One file -> uint8 [28,28,1]; raises ValueError when it is not a decodable image."""
     data = path.read_bytes()
     if not data:
-        raise ValueError("empty file")
+        raise InputError("empty file")
     try:
         image = tf.io.decode_image(data, channels=0, expand_animations=False, dtype=tf.uint8)
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
-        raise ValueError(str(e).splitlines()[0]) from None
+        raise InputError(str(e).splitlines()[0]) from None
     gray = to_gray_float(image)
     if min(gray.shape[0], gray.shape[1]) < 1:
-        raise ValueError("image has no pixels")
+        raise InputError("image has no pixels")
     out = mnist_normalize(gray, tf.constant(invert))
     return np.rint(out.numpy() * 255).astype(np.uint8)
 

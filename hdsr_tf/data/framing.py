@@ -4,7 +4,7 @@ Also :func:`to_ink`, the first step for any image of handwriting: light ink on
 black, the paper's shade removed (what both framing and the line reader read).
 
 The same steps as ``normalize.py``'s graph ops, for code that works on numpy
-arrays outside TensorFlow: the crops of a number (``hdsr_tf/numbers.py``), the
+arrays outside TensorFlow: the crops of a number (``hdsr_tf/reading/segmenter.py``), the
 synthetic non-digits (``non_digits.py``) and the composed numbers of the
 evaluation. It imports no TensorFlow, so the serving client stays light.
 """

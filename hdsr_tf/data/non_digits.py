@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from hdsr_tf.data.framing import SIZE, crop_to_ink, fit_and_centre
+from hdsr_tf.errors import UsageError
 
 VAL_SEED_OFFSET, PROBE_SEED_OFFSET = 1, 2  # validation and probe draws: seeds training never uses
 FAMILIES = ("blank", "uniform", "gaussian_noise", "salt_pepper", "lines", "smudges", "letters", "fragments",
@@ -147,9 +148,9 @@ _DRAW = {"blank": _blank, "uniform": _uniform, "gaussian_noise": _gaussian_noise
 def draw(family: str, n: int, seed: int, fonts=TRAIN_FONTS, digits: np.ndarray | None = None) -> np.ndarray:
     """``n`` seeded images of one family: uint8 [n,28,28,1]. ``digits`` (uint8 [N,28,28(,1)]) feeds fragments."""
     if family not in _DRAW:
-        raise ValueError(f"unknown non-digit family {family!r}; choose from {', '.join(FAMILIES)}")
+        raise UsageError(f"unknown non-digit family {family!r}; choose from {', '.join(FAMILIES)}")
     if family in ("fragments", "pairs") and digits is None:
-        raise ValueError(f"{family} are made of digits: pass digits=")
+        raise UsageError(f"{family} are made of digits: pass digits=")
     rng = np.random.default_rng([seed, FAMILIES.index(family)])
     extra = fonts if family == "letters" else (digits.reshape(-1, SIZE, SIZE) if digits is not None else None)
     images = [np.clip(_DRAW[family](rng, extra), 0, 1) for _ in range(n)]

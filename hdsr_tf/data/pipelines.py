@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from hdsr_tf.data.degrade import Degradation, Recipe, degrade, degrade_blind, downsample, transform
+from hdsr_tf.data.blind import degrade_blind
+from hdsr_tf.data.degrade import Degradation, degrade, downsample, transform
+from hdsr_tf.data.recipe import Recipe
 
 AUTOTUNE = tf.data.AUTOTUNE
 

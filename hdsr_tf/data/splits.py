@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hdsr_tf.data import dida, mnist
+from hdsr_tf.errors import UsageError
 
 DATASETS = ("mnist", "dida", "combined")
 
@@ -59,10 +60,10 @@ def dida_digits(root, seed: int = 0) -> Digits:
 def check_dataset(dataset: str, dida_dir=None) -> None:
     """Fails with a clear message, before anything loads, on a bad --dataset or --dida-dir."""
     if dataset not in DATASETS:
-        raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
+        raise UsageError(f"--dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
     if dataset in ("dida", "combined"):
         if not dida_dir:
-            raise ValueError(f"--dataset {dataset} needs --dida-dir")
+            raise UsageError(f"--dataset {dataset} needs --dida-dir")
         dida.list_files(dida_dir)  # a missing, empty or misnamed folder
 
 

@@ -19,8 +19,8 @@ def make_examples(out_dir: Path = HERE) -> list[Path]:
     """Writes the six examples: a clean 28x28 digit (as a scan: dark on light), the same digit at 7x7, a
     noisy one, a blank page, a five-digit number and a five-digit comb field; returns their paths."""
     from hdsr_tf.data import mnist
-    from hdsr_tf.data.forms import FormStyle, make_fields
-    from hdsr_tf.evaluation.numbers import Condition, make_set
+    from hdsr_tf.data.form_layouts import FormStyle, make_fields
+    from hdsr_tf.evaluation.numbers import NumberCondition, make_set
 
     x, y = mnist.load_arrays("test")
     x = x.reshape(-1, 28, 28)
@@ -32,7 +32,7 @@ def make_examples(out_dir: Path = HERE) -> list[Path]:
         "digit_7x7.png": cv2.resize(digit, (7, 7), interpolation=cv2.INTER_AREA),  # light on dark, as MNIST
         "digit_noisy.png": noisy,
         "blank.png": np.full((64, 64), 236, np.uint8),
-        "number.png": make_set(x[..., None], y, Condition("separated", "full", "dark_on_light"), 1, seed=7)[0][0],
+        "number.png": make_set(x[..., None], y, NumberCondition("separated", "full", "dark_on_light"), 1, seed=7)[0][0],
         "comb_field.png": make_fields(x, y, FormStyle("comb", "blue", "full"), 1, seed=7)[0][0],
     }
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hdsr_tf.errors import UsageError
 from hdsr_tf.reading.files import check_header, load_image, read_image_bytes
 
 VIEW = 112  # side at which 28x28 pictures are shown (nearest neighbour: the pixels stay visible)
@@ -59,9 +60,9 @@ class DemoModels:
     def __init__(self, models: str | Path = "saved_models"):
         import tensorflow as tf
 
-        from hdsr_tf import line_reading
         from hdsr_tf.export.graph import decode_for_model, to_size
-        from hdsr_tf.predict import Predictor
+        from hdsr_tf.reading import line_reading
+        from hdsr_tf.reading.predictor import Predictor
 
         root = Path(models)
         self.drawing = Predictor(root / "hybrid", draw=True)
@@ -106,7 +107,7 @@ class DemoModels:
         from hdsr_tf.reading.upscaling import Upscaler
 
         if scale not in self.generators:
-            raise ValueError(f"scale must be 2 or 4, not {scale}")
+            raise UsageError(f"scale must be 2 or 4, not {scale}")
         if scale not in self._upscalers:
             self._upscalers[scale] = Upscaler(self.generators[scale])
         image = load_image(path)

@@ -18,7 +18,7 @@ import numpy as np
 import psutil
 
 from hdsr_tf.evaluation import corruptions
-from hdsr_tf.evaluation.metrics import classification_summary
+from hdsr_tf.evaluation.classification import classification_summary
 
 PAPER_QUOTED = [  # Table 1 of the paper: test error, quoted, not measured
     ("KNN (paper, quoted)", 0.024), ("LeNet (paper, quoted)", 0.017),
@@ -55,7 +55,7 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------ readers
 @dataclass
-class Reader:
+class Contender:
     name: str
     note: str = ""
     train_seconds: float | None = None
@@ -72,7 +72,7 @@ class Reader:
         raise NotImplementedError
 
 
-class KNNReader(Reader):
+class KNNReader(Contender):
     def __init__(self, ks=(1, 3, 5, 7)):
         super().__init__("k-nearest neighbours (scikit-learn)")
         self.ks = ks
@@ -94,7 +94,7 @@ class KNNReader(Reader):
         return self.model.predict_proba(_flat(x))
 
 
-class SVMReader(Reader):
+class SVMReader(Contender):
     def __init__(self, subsample: int = 10000, seed: int = 0):
         super().__init__("SVM, RBF kernel (scikit-learn)")
         self.subsample, self.seed = subsample, seed
@@ -115,7 +115,7 @@ class SVMReader(Reader):
         return np.eye(10, dtype=np.float32)[labels]
 
 
-class KerasReader(Reader):
+class KerasReader(Contender):
     def __init__(self, name, build, epochs, batch_size=128, optimizer="adam", seed=0, note=""):
         super().__init__(name, note)
         self.build, self.epochs, self.batch_size, self.optimizer, self.seed = build, epochs, batch_size, optimizer, seed
@@ -135,12 +135,12 @@ class KerasReader(Reader):
         self.size_bytes = int(sum(w.nbytes for w in self.model.get_weights()))
 
     def predict(self, x):
-        from hdsr_tf.evaluation.metrics import predict_labels
+        from hdsr_tf.evaluation.classification import predict_labels
 
         return predict_labels(self.model, x)[1]
 
 
-class ShippedReader(Reader):
+class ShippedReader(Contender):
     """A shipped model: not retrained here; its training time comes from its own metrics file."""
 
     def __init__(self, name, path: Path, train_seconds=None, reads_lr=False, note=""):
@@ -156,7 +156,7 @@ class ShippedReader(Reader):
         self.size_bytes = int(self.path.stat().st_size)
 
     def predict(self, x):
-        from hdsr_tf.evaluation.metrics import predict_labels
+        from hdsr_tf.evaluation.classification import predict_labels
 
         return predict_labels(self.model, x)[1]
 
@@ -189,7 +189,7 @@ def to_28(x: np.ndarray) -> np.ndarray:
     return np.clip(tf.image.resize(x, [28, 28], method="bicubic").numpy(), 0, 1)
 
 
-def measure(reader: Reader, digits, lr_scale: int = 4) -> dict:
+def measure(reader: Contender, digits, lr_scale: int = 4) -> dict:
     train, val, test = digits.train, digits.val, digits.test
     with PeakMemory() as mem:
         start = time.perf_counter()
@@ -215,7 +215,7 @@ def measure(reader: Reader, digits, lr_scale: int = 4) -> dict:
             "inference_peak_mem_mb": round(infer_mem.mb, 1), "note": reader.note}
 
 
-def robustness(readers: list[Reader], test, n: int, seed: int = 0, severities=None) -> dict:
+def robustness(readers: list[Contender], test, n: int, seed: int = 0, severities=None) -> dict:
     """Accuracy of each reader on each corrupted version of a seeded test subset."""
     idx = np.random.default_rng(seed).permutation(len(test[1]))[:n]
     images, labels = test[0][idx], test[1][idx]

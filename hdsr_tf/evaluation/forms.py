@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hdsr_tf.data.forms import INKS, LAYOUTS, LOOKS, FormStyle, make_fields
+from hdsr_tf.data.form_layouts import INKS, LAYOUTS, LOOKS, FormStyle, make_fields
 from hdsr_tf.evaluation.numbers import score
 from hdsr_tf.reading.fields import read_fields
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from hdsr_tf.errors import MissingFileError
 from hdsr_tf.evaluation import sr_report as sr
 from hdsr_tf.export import latest_version
 from hdsr_tf.io import write_json
@@ -65,7 +66,7 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
     lr, hr = sr.lr_test_images(images, s)
     recognizer = _load(models.recognizer)
     if recognizer is None:
-        raise FileNotFoundError(f"recognizer {models.recognizer} not found")
+        raise MissingFileError(f"recognizer {models.recognizer} not found")
     rows, figure_cols = [], {}
     rows.append(sr.recognition_row("(a) recognizer on HR digits (upper bound)", sr.predict_probs(recognizer, hr),
                                    labels))

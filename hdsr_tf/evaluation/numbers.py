@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from hdsr_tf import numbers
 from hdsr_tf.data.framing import crop_to_ink, to_ink
+from hdsr_tf.reading import cut_reader, segmenter
 from hdsr_tf.reading.fields import read_fields
 
 SPACINGS = {"separated": (3, 9), "touching": (-3, 0)}  # gap between digit boxes, in pixels at full size
@@ -29,7 +29,7 @@ MARK_SEED = 104729  # stray marks are drawn with seed + this: no training draw u
 
 
 @dataclass(frozen=True)
-class Condition:
+class NumberCondition:
     spacing: str = "separated"
     height: str = "full"
     paper: str = "dark_on_light"
@@ -43,14 +43,14 @@ class Condition:
             ", a stray mark" if self.mark else "")
 
 
-def conditions() -> list[Condition]:
+def conditions() -> list[NumberCondition]:
     """The report's conditions: every spacing, height and paper with 5 digits; 3-6 digits; a stray mark."""
-    rows = [Condition(s, h, p) for s in SPACINGS for h in HEIGHTS for p in PAPERS]
-    return rows + [Condition("separated", "full", "dark_on_light", length=0),
-                   Condition("separated", "full", "dark_on_light", mark=True)]
+    rows = [NumberCondition(s, h, p) for s in SPACINGS for h in HEIGHTS for p in PAPERS]
+    return rows + [NumberCondition("separated", "full", "dark_on_light", length=0),
+                   NumberCondition("separated", "full", "dark_on_light", mark=True)]
 
 
-def compose(digits: list[np.ndarray], condition: Condition, rng: np.random.Generator) -> np.ndarray:
+def compose(digits: list[np.ndarray], condition: NumberCondition, rng: np.random.Generator) -> np.ndarray:
     """MNIST digits (uint8 [28,28], white on black) -> one uint8 gray image of the number."""
     line_height = 40
     x, placements = 6, []
@@ -82,7 +82,7 @@ def compose(digits: list[np.ndarray], condition: Condition, rng: np.random.Gener
     return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
-def make_set(images: np.ndarray, labels: np.ndarray, condition: Condition, n: int, seed: int):
+def make_set(images: np.ndarray, labels: np.ndarray, condition: NumberCondition, n: int, seed: int):
     """n seeded numbers for ``condition`` from the given (test) digits: (list of images, list of strings)."""
     rng = np.random.default_rng([seed, zlib.crc32(condition.name.encode())])
     marks = _marks(seed) if condition.mark else None
@@ -114,9 +114,9 @@ def equal_cells(image: np.ndarray, length: int) -> tuple[list, np.ndarray]:
     h, w = ink.shape
     edges = np.linspace(0, w, length + 1).round().astype(int)
     cells = [ink[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
-    slots = [numbers.Lattice(2, [(0, 1, ([int(a), 0, int(b - a), h], k))])
+    slots = [segmenter.Lattice(2, [(0, 1, ([int(a), 0, int(b - a), h], k))])
              for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
-    return slots, np.stack([numbers.mnist_frame(crop_to_ink(c, 0.3)) for c in cells])[..., None]
+    return slots, np.stack([cut_reader.mnist_frame(crop_to_ink(c, 0.3)) for c in cells])[..., None]
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -135,15 +135,15 @@ def score(predicted: list[str], truth: list[str]) -> dict:
     return {"string_accuracy": strings, "digit_accuracy": digits, "n": len(truth)}
 
 
-def baseline_reads(images: list[np.ndarray], truth: list[str], reader: numbers.Reader) -> list[str]:
+def baseline_reads(images: list[np.ndarray], truth: list[str], reader: cut_reader.Reader) -> list[str]:
     out = []
     for image, label in zip(images, truth):
         slots, crops = equal_cells(image, len(label))
-        out.append(numbers.assemble(slots, reader(crops)).number)
+        out.append(cut_reader.assemble(slots, reader(crops)).number)
     return out
 
 
-def evaluate(images: np.ndarray, labels: np.ndarray, reader: numbers.Reader, conditions: list[Condition],
+def evaluate(images: np.ndarray, labels: np.ndarray, reader: cut_reader.Reader, conditions: list[NumberCondition],
              n: int, seed: int = 0, line_reader=None, structure: bool = True) -> list[dict]:
     """Each condition's numbers read as ``predict.py --number`` reads them (``structure``: with the form
     step, which must leave plain numbers as they were), beside the equal-cells baseline."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from hdsr_tf.evaluation import plots
-from hdsr_tf.evaluation.metrics import classification_summary, predict_labels
+from hdsr_tf.evaluation.classification import classification_summary, predict_labels
 from hdsr_tf.io import write_json
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.data.degrade import downsample
-from hdsr_tf.evaluation.metrics import classification_summary, predict_labels
+from hdsr_tf.evaluation.classification import classification_summary, predict_labels
 from hdsr_tf.evaluation.plots import plot_sr_grid
-from hdsr_tf.metrics import expected_calibration_error, image_quality
+from hdsr_tf.image_metrics import expected_calibration_error, image_quality
 
 
 def lr_test_images(hr_uint8: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:

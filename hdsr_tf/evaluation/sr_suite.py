@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from hdsr_tf.evaluation.robustness import HR, _float, bicubic_quality, low_resolution_conditions
-from hdsr_tf.metrics import image_quality
+from hdsr_tf.image_metrics import image_quality
 
 Pictures = Callable[[np.ndarray], np.ndarray]
 
@@ -121,7 +121,7 @@ def test_lines(x: np.ndarray, y: np.ndarray, n: int) -> list[np.ndarray]:
     """n five-digit numbers of the given digits (separated, full size, dark on light), gray uint8, seed 0."""
     from hdsr_tf.evaluation import numbers as ev
 
-    composed, _ = ev.make_set(x, y, ev.Condition("separated", "full", "dark_on_light"), n, seed=0)
+    composed, _ = ev.make_set(x, y, ev.NumberCondition("separated", "full", "dark_on_light"), n, seed=0)
     return [im if im.ndim == 2 else cv2.cvtColor(im, cv2.COLOR_BGR2GRAY) for im in composed]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from hdsr_tf.data import non_digits
 from hdsr_tf.evaluation import robustness
-from hdsr_tf.metrics import expected_calibration_error
+from hdsr_tf.image_metrics import expected_calibration_error
 
 PROBE_SIZES = (7, 14, 28)
 CALIBRATION_CONDITIONS = ("clean", "7 px area", "mixed (blind recipe, held-out seed)")

@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from hdsr_tf.errors import UsageError
 from hdsr_tf.export.graph import AUTO, bytes_to_batch
 from hdsr_tf.export.router import SizeRouter
 from hdsr_tf.export.versions import new_version, write_archive
@@ -56,12 +57,12 @@ def export_hybrid(model: keras.Model, base_dir: str | Path, version: int | None 
     base, version = new_version(base_dir, version)
     size = input_size or int(model.get_layer("to_lr_size").size)
     if max_pixels is not None and max_pixels < 1:
-        raise ValueError(f"the pixel limit must be positive, not {max_pixels}")
+        raise UsageError(f"the pixel limit must be positive, not {max_pixels}")
     if (detector is not None or bfloat16 or picture is not None) and not route_full_resolution:
-        raise ValueError("a no-digit detector, bfloat16 reading and a picture generator need size routing")
+        raise UsageError("a no-digit detector, bfloat16 reading and a picture generator need size routing")
 
     if picture is not None and generator_scale(picture) != 1:
-        raise ValueError("the picture generator must be an any-size one (scale 1: it keeps its input's size)")
+        raise UsageError("the picture generator must be an any-size one (scale 1: it keeps its input's size)")
     archive = keras.export.ExportArchive()
     for tracked in (model, full_resolution, detector, picture):
         if tracked is not None:

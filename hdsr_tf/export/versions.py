@@ -9,6 +9,8 @@ from pathlib import Path
 
 import keras
 
+from hdsr_tf.errors import MissingFileError
+
 LABELS = [str(d) for d in range(10)]
 
 
@@ -25,10 +27,10 @@ def latest_version(base: Path) -> Path:
     """The highest numbered folder under ``base`` that holds a SavedModel."""
     base = Path(base)
     if not base.is_dir():
-        raise FileNotFoundError(f"no exported models under {base}")
+        raise MissingFileError(f"no exported models under {base}")
     versions = [p for _, p in _versions(base) if (p / "saved_model.pb").exists()]
     if not versions:
-        raise FileNotFoundError(f"no exported version (a numbered folder with saved_model.pb) under {base}")
+        raise MissingFileError(f"no exported version (a numbered folder with saved_model.pb) under {base}")
     return versions[-1]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hdsr_tf.errors import MissingFileError
+
 
 def load_model(path: str | Path, compile: bool = False):
     """Loads any of our .keras models with safe_mode on, after registering our custom layers."""
@@ -13,5 +15,5 @@ def load_model(path: str | Path, compile: bool = False):
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file {path} not found")
+        raise MissingFileError(f"model file {path} not found")
     return keras.saving.load_model(path, compile=compile, safe_mode=True)

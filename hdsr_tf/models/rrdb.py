@@ -27,6 +27,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from hdsr_tf.errors import UsageError
 from hdsr_tf.models.consistency import BackProjection
 from hdsr_tf.models.layers import PixelUnshuffle
 
@@ -111,7 +112,7 @@ def generator_settings(generator: keras.Model) -> dict:
     """The :func:`build_generator` arguments that rebuild ``generator``'s architecture, read off its layers."""
     names = {layer.name for layer in generator.layers}
     if "conv_first" not in names or "rrdb1_rdb1_conv1" not in names:
-        raise ValueError(f"{generator.name} is not an RRDB generator made by hdsr_tf (no conv_first/rrdb1 layers)")
+        raise UsageError(f"{generator.name} is not an RRDB generator made by hdsr_tf (no conv_first/rrdb1 layers)")
     return {"scale": generator_scale(generator), "nf": generator.get_layer("conv_first").filters,
             "gc": generator.get_layer("rrdb1_rdb1_conv1").filters,
             "num_blocks": sum(n.startswith("rrdb") and n.endswith("_scale") and "_rdb" not in n for n in names),
@@ -135,9 +136,9 @@ def interpolate_generators(psnr_gen: keras.Model, gan_gen: keras.Model, alpha: f
     alpha 0 gives the PSNR model (smooth, highest PSNR), 1 the GAN model (sharper).
     """
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], not {alpha}")
+        raise UsageError(f"alpha must be in [0, 1], not {alpha}")
     if generator_settings(psnr_gen) != generator_settings(gan_gen):
-        raise ValueError("network interpolation needs two generators of one architecture: "
+        raise UsageError("network interpolation needs two generators of one architecture: "
                          f"{generator_settings(psnr_gen)} vs {generator_settings(gan_gen)}")
     blended = keras.models.clone_model(psnr_gen)
     blended.set_weights([(1 - alpha) * p + alpha * g

@@ -1,12 +1,12 @@
 """Reading a number wherever it is written: a plain line, or a form field with its printed structure.
 
-Every image first goes through ``forms.find``. When the structure cuts the
+Every image first goes through ``form_structure.find``. When the structure cuts the
 field into cells (a comb, a row of boxes, table cells), the cells say where one
 digit ends and the next begins: each cell's ink is framed as MNIST was and
 read by the SavedModel (``reader``), and an empty cell is no digit. Otherwise the ink, rules and guides taken
 away and only its tallest row of writing kept (a label printed above goes), is
 read whole by the line reader, or cut into digits by the segmenter
-(``numbers.py``) when there is none.
+(``cut_reader.py``) when there is none.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hdsr_tf import numbers
 from hdsr_tf.data.framing import to_ink
-from hdsr_tf.numbers import DigitRead, NumberRead, Reader
-from hdsr_tf.reading import forms
+from hdsr_tf.reading import cut_reader, form_structure
+from hdsr_tf.reading.cut_reader import DigitRead, NumberRead, Reader
 from hdsr_tf.reading.files import load_image
 
 WORD_GAP = 0.45  # a gap this many row heights wide parts two words (a label and the number)
@@ -35,8 +34,8 @@ def _read_cells(pieces: list[list], reader: Reader) -> list[NumberRead]:
     for cell_pieces in pieces:
         filled = [p for p in cell_pieces if p is not None]
         slots.append([(box, len(crops) + k) for k, (_, box) in enumerate(filled)])
-        crops += [numbers.mnist_frame(ink) for ink, _ in filled]
-    reads = numbers.read_crops(reader, np.stack(crops)[..., None]) if crops else None
+        crops += [cut_reader.mnist_frame(ink) for ink, _ in filled]
+    reads = cut_reader.read_crops(reader, np.stack(crops)[..., None]) if crops else None
     out = []
     for cells in slots:
         digits = [DigitRead(int(np.argmax(reads.probs[k])), float(np.max(reads.probs[k])), box) for box, k in cells]
@@ -89,8 +88,8 @@ def drop_labels(inks: list[np.ndarray], reader: Reader) -> list[np.ndarray]:
             if len(word) < 2:
                 continue
             asks.append((n, labels, word, len(crops), heights[k] < SMALL_WORD * max(heights)))
-            crops += [numbers.mnist_frame(np.where(labels == i, ink, 0.0)[_box(labels == i)]) for i in word]
-    refused = numbers.read_crops(reader, np.stack(crops)[..., None]).refused if crops else np.zeros(0, bool)
+            crops += [cut_reader.mnist_frame(np.where(labels == i, ink, 0.0)[_box(labels == i)]) for i in word]
+    refused = cut_reader.read_crops(reader, np.stack(crops)[..., None]).refused if crops else np.zeros(0, bool)
     out = list(inks)
     for n, labels, word, first, small in asks:
         share = refused[first:first + len(word)].mean()
@@ -145,23 +144,23 @@ def _without_small_ends(read: NumberRead) -> NumberRead:
 
 
 def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=None,
-                structure: bool = True) -> tuple[list[NumberRead], list[forms.Field | None]]:
+                structure: bool = True) -> tuple[list[NumberRead], list[form_structure.Field | None]]:
     """Images of numbers (gray or BGR) -> (one :class:`NumberRead` each, boxes in input pixels; the
-    :class:`forms.Field` found in each, None with ``structure=False``, which reads the image as it is).
+    :class:`form_structure.Field` found in each, None with ``structure=False``, which reads the image as it is).
 
     A field with cells is read both ways: the line reader's reading stands when it puts one digit in
     each non-empty cell (it reads a broken or crossing digit better than a crop does); otherwise the
     cells' reading does (the line reader took a wall's remnant for a one, or joined two cells)."""
     if structure and len(images) > 1:  # OpenCV and numpy release the GIL: 1.45x on 2 cores
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            fields = list(pool.map(forms.find, images))
+            fields = list(pool.map(form_structure.find, images))
     else:
-        fields = [forms.find(image) if structure else None for image in images]
-    inks = [forms.main_row(f.ink) if f is not None else to_ink(image) for f, image in zip(fields, images)]
+        fields = [form_structure.find(image) if structure else None for image in images]
+    inks = [form_structure.main_row(f.ink) if f is not None else to_ink(image) for f, image in zip(fields, images)]
     if structure and reader is not None:
         inks = drop_labels(inks, reader)
     reads = line_reader.read_inks(inks, crop_reader=reader) if line_reader is not None \
-        else numbers.read_inks(inks, reader)
+        else cut_reader.read_inks(inks, reader)
     if structure:
         reads = [_without_small_ends(r) for r in reads]
     # cells are read only where the line reader did not put one digit in each non-empty cell
@@ -177,7 +176,7 @@ def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=Non
     return reads, fields
 
 
-def draw_boxes(image: np.ndarray, read: NumberRead, path: Path, field: forms.Field | None = None) -> None:
+def draw_boxes(image: np.ndarray, read: NumberRead, path: Path, field: form_structure.Field | None = None) -> None:
     """Writes ``image`` with each digit's box and reading drawn on it, and the printed structure that was
     taken away (``field``) tinted faintly, so a user can see what was removed."""
     canvas = np.asarray(image)

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hdsr_tf.errors import HdsrError
+from hdsr_tf.errors import InputError
 from hdsr_tf.io import MAX_PIXELS, read_input_file
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 MAX_JPEG_SEGMENTS = 512  # as data/headers.py: a JPEG whose frame header is further in is called sizeless
 
 
-class ImageFileError(HdsrError, ValueError):
+class ImageFileError(InputError):
     """A file that is not an image we read, or one too large to decode."""
 
 
@@ -127,7 +127,7 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
 
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """A user's image file -> :func:`decode`'s array; one-line :class:`ValueError` for anything wrong."""
+    """A user's image file -> :func:`decode`'s array; one-line :class:`InputError` for anything wrong."""
     return decode(read_input_file(path), max_pixels)
 
 

@@ -11,9 +11,10 @@ import keras
 import numpy as np
 
 from hdsr_tf.config import CNNConfig
-from hdsr_tf.data.degrade import load_recipe
 from hdsr_tf.data.pipelines import Augmentation, classification_dataset, prefetch_to_device
+from hdsr_tf.data.recipe import load_recipe
 from hdsr_tf.data.splits import check_dataset, load_digits
+from hdsr_tf.errors import UsageError
 from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
 from hdsr_tf.training.runner import Job, Runner
 
@@ -22,13 +23,13 @@ MODEL_FILE = "recognizer.keras"
 
 def validate(config: CNNConfig) -> None:
     if config.optimizer not in ("adam", "sgd"):
-        raise ValueError(f"--optimizer must be adam or sgd, not {config.optimizer!r}")
+        raise UsageError(f"--optimizer must be adam or sgd, not {config.optimizer!r}")
     if config.schedule not in ("cosine", "step", "constant"):
-        raise ValueError(f"--schedule must be cosine, step or constant, not {config.schedule!r}")
+        raise UsageError(f"--schedule must be cosine, step or constant, not {config.schedule!r}")
     if config.lr_scale not in (0, 2, 4):
-        raise ValueError(f"--lr-scale must be 0, 2 or 4, not {config.lr_scale}")
+        raise UsageError(f"--lr-scale must be 0, 2 or 4, not {config.lr_scale}")
     if config.batch_size < 1 or config.epochs < 1:
-        raise ValueError("--batch-size and --epochs must be positive")
+        raise UsageError("--batch-size and --epochs must be positive")
     check_dataset(config.dataset, config.dida_dir)
     if config.recipe:
         load_recipe(config.recipe)  # a bad recipe fails here, before any data is loaded

@@ -18,9 +18,10 @@ import numpy as np
 
 from hdsr_tf.config import DetectorConfig, positive_ints
 from hdsr_tf.data import non_digits
-from hdsr_tf.data.degrade import load_recipe
 from hdsr_tf.data.pipelines import detection_dataset
+from hdsr_tf.data.recipe import load_recipe
 from hdsr_tf.data.splits import check_dataset, load_digits
+from hdsr_tf.errors import UsageError
 from hdsr_tf.models.cnn import build_detector
 from hdsr_tf.training.runner import Job, Runner
 
@@ -29,14 +30,14 @@ MODEL_FILE = "detector.keras"
 
 def validate(config: DetectorConfig) -> list:
     if config.batch_size < 1 or config.epochs < 1 or config.non_digits <= 0:
-        raise ValueError("--batch-size, --epochs and --non-digits must be positive")
+        raise UsageError("--batch-size, --epochs and --non-digits must be positive")
     if not 0 <= config.max_false_refusals < 1:
-        raise ValueError("--max-false-refusals must be a fraction in [0, 1)")
+        raise UsageError("--max-false-refusals must be a fraction in [0, 1)")
     check_dataset(config.dataset, config.dida_dir)
     widths(config)
     names = [r.strip() for r in config.recipes.split(",") if r.strip()]
     if not names:
-        raise ValueError("--recipes must name at least one recipe")
+        raise UsageError("--recipes must name at least one recipe")
     return [load_recipe(name) for name in names]
 
 

@@ -11,6 +11,8 @@ import os
 
 import tensorflow as tf
 
+from hdsr_tf.errors import UsageError
+
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
@@ -21,13 +23,13 @@ def get_strategy(name: str = "default") -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("--strategy multiworker needs TF_CONFIG (see the README's multi-worker section)")
+            raise UsageError("--strategy multiworker needs TF_CONFIG (see the README's multi-worker section)")
         try:
             json.loads(os.environ["TF_CONFIG"])
         except json.JSONDecodeError as e:
-            raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from None
+            raise UsageError(f"TF_CONFIG is not valid JSON: {e}") from None
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"strategy must be one of {STRATEGIES}, not {name!r}")
+    raise UsageError(f"strategy must be one of {STRATEGIES}, not {name!r}")
 
 
 def global_batch(local: tf.Tensor) -> tf.Tensor:

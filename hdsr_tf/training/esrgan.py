@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from hdsr_tf.metrics import psnr_ssim
+from hdsr_tf.image_metrics import psnr_ssim
 from hdsr_tf.training.distribute import global_batch, global_mean
 from hdsr_tf.training.losses import (
     PIXEL_LOSSES,

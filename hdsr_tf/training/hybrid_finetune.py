@@ -12,9 +12,11 @@ from pathlib import Path
 import keras
 
 from hdsr_tf.config import HybridConfig
-from hdsr_tf.data.degrade import Degradation, load_recipe
+from hdsr_tf.data.degrade import Degradation
 from hdsr_tf.data.pipelines import sr_pair_dataset
+from hdsr_tf.data.recipe import load_recipe
 from hdsr_tf.data.splits import load_digits
+from hdsr_tf.errors import MissingFileError, UsageError
 from hdsr_tf.models import load_model
 from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.models.rrdb import generator_scale
@@ -24,10 +26,10 @@ from hdsr_tf.training.runner import Job, Runner
 
 def validate(config: HybridConfig) -> None:
     if config.mode not in MODES:
-        raise ValueError(f"--mode must be one of {', '.join(MODES)}, not {config.mode!r}")
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {config.mode!r}")
     for name in ("generator", "recognizer"):
         if not Path(getattr(config, name)).is_file():
-            raise FileNotFoundError(f"--{name} {getattr(config, name)} not found")
+            raise MissingFileError(f"--{name} {getattr(config, name)} not found")
     if config.recipe:
         load_recipe(config.recipe)
 

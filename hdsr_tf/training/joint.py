@@ -23,7 +23,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from hdsr_tf.metrics import psnr_ssim
+from hdsr_tf.image_metrics import psnr_ssim
 from hdsr_tf.training.distribute import global_batch
 from hdsr_tf.training.losses import distillation_per_example, l1_per_example
 

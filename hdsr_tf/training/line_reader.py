@@ -16,8 +16,9 @@ import tensorflow as tf
 from hdsr_tf.config import LineReaderConfig, positive_ints
 from hdsr_tf.data import lines
 from hdsr_tf.data.splits import check_dataset, load_digits
+from hdsr_tf.errors import UsageError
+from hdsr_tf.models.crnn import build_line_reader, ctc_loss
 from hdsr_tf.models.ctc import decode_frames, softmax
-from hdsr_tf.models.line_reader import build_line_reader, ctc_loss
 from hdsr_tf.training.runner import Job, Runner
 
 MODEL_FILE = "line_reader.keras"
@@ -31,11 +32,11 @@ def filters(config: LineReaderConfig) -> tuple[int, int, int]:
 
 def validate(config: LineReaderConfig) -> None:
     if min(config.batch_size, config.epochs, config.lines, config.val_lines, config.units) < 1:
-        raise ValueError("--batch-size, --epochs, --lines, --val-lines and --units must be positive")
+        raise UsageError("--batch-size, --epochs, --lines, --val-lines and --units must be positive")
     if config.learning_rate <= 0:
-        raise ValueError("--learning-rate must be positive")
+        raise UsageError("--learning-rate must be positive")
     if not 0 <= config.distractors <= 1:
-        raise ValueError(f"--distractors must be a share in [0, 1], not {config.distractors}")
+        raise UsageError(f"--distractors must be a share in [0, 1], not {config.distractors}")
     check_dataset(config.dataset, config.dida_dir)
     filters(config)
 

@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from hdsr_tf.metrics import psnr_ssim
+from hdsr_tf.image_metrics import psnr_ssim
 from hdsr_tf.models.cnn import FEATURE_LAYERS
 from hdsr_tf.models.layers import GrayToVGGInput
 

@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from hdsr_tf.config import PRECISIONS, to_dict
-from hdsr_tf.errors import TrainingStopped
+from hdsr_tf.errors import TrainingStopped, UsageError
 from hdsr_tf.io import save_model_atomic
 from hdsr_tf.models.precision import with_dtype_policy
 from hdsr_tf.training.distribute import get_strategy, output_dir, prepare_fit
@@ -81,7 +81,7 @@ class Runner:
 
     def __init__(self, config, strategy: tf.distribute.Strategy | None = None, verbose: int = 1):
         if config.precision not in PRECISIONS:
-            raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, not {config.precision!r}")
+            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not {config.precision!r}")
         self.config = config
         self.strategy = strategy or get_strategy(config.strategy)
         self.dir = open_run_dir(output_dir(config.out_dir, self.strategy), to_dict(config), config.restart)

@@ -21,9 +21,11 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.config import GANConfig
-from hdsr_tf.data.degrade import Degradation, load_recipe
+from hdsr_tf.data.degrade import Degradation
 from hdsr_tf.data.pipelines import sr_pair_dataset
+from hdsr_tf.data.recipe import load_recipe
 from hdsr_tf.data.splits import check_dataset, load_digits
+from hdsr_tf.errors import MissingFileError, UsageError
 from hdsr_tf.models import load_model
 from hdsr_tf.models.discriminator import build_discriminator
 from hdsr_tf.models.rrdb import build_generator, generator_settings, with_back_projection
@@ -37,28 +39,28 @@ ARCHITECTURE = ("scale", "nf", "gc", "num_blocks", "global_skip")
 
 def validate(config: GANConfig) -> None:
     if config.stage not in ("psnr", "gan", "both"):
-        raise ValueError(f"--stage must be psnr, gan or both, not {config.stage!r}")
+        raise UsageError(f"--stage must be psnr, gan or both, not {config.stage!r}")
     if config.scale not in (1, 2, 4):
-        raise ValueError(f"--scale must be 1, 2 or 4, not {config.scale}")
+        raise UsageError(f"--scale must be 1, 2 or 4, not {config.scale}")
     if config.scale == 1 and not config.recipe:
-        raise ValueError("--scale 1 (the any-size generator) learns from a blind --recipe's pairs: give one")
+        raise UsageError("--scale 1 (the any-size generator) learns from a blind --recipe's pairs: give one")
     degradation(config)  # raises on a bad --degradation or ranges
     if config.recipe:
         load_recipe(config.recipe)
     if config.back_projection and (config.degradation != "area" or config.blur_sigma or config.noise_sigma
                                    or config.recipe):
-        raise ValueError("--back-projection assumes LR digits made by area downsampling alone: drop it, or use "
+        raise UsageError("--back-projection assumes LR digits made by area downsampling alone: drop it, or use "
                          "--degradation area without --blur-sigma/--noise-sigma")
     if config.pixel_loss not in PIXEL_LOSSES:
-        raise ValueError(f"--pixel-loss must be one of {sorted(PIXEL_LOSSES)}, not {config.pixel_loss!r}")
+        raise UsageError(f"--pixel-loss must be one of {sorted(PIXEL_LOSSES)}, not {config.pixel_loss!r}")
     if config.init_generator:
         if not Path(config.init_generator).is_file():
-            raise FileNotFoundError(f"--init-generator {config.init_generator} not found")
+            raise MissingFileError(f"--init-generator {config.init_generator} not found")
         if config.stage == "gan":
-            raise ValueError("--init-generator seeds the PSNR stage; the GAN stage starts from psnr/generator.keras")
+            raise UsageError("--init-generator seeds the PSNR stage; the GAN stage starts from psnr/generator.keras")
     check_dataset(config.dataset, config.dida_dir)
     if config.stage in ("gan", "both") and config.perceptual == "recognizer" and not Path(config.recognizer).is_file():
-        raise FileNotFoundError(f"the GAN stage's perceptual loss needs a trained recognizer: {config.recognizer} "
+        raise MissingFileError(f"the GAN stage's perceptual loss needs a trained recognizer: {config.recognizer} "
                                 "not found (train one with scripts/train_cnn.py or pass --recognizer)")
 
 
@@ -88,12 +90,12 @@ def initial_generator(config: GANConfig) -> keras.Model:
     differ = [f"--{k.replace('_', '-')} {found[k]} (config: {getattr(config, k)})" for k in ARCHITECTURE
               if found[k] != getattr(config, k)]
     if differ:
-        raise ValueError(f"--init-generator {config.init_generator} has " + ", ".join(differ)
+        raise UsageError(f"--init-generator {config.init_generator} has " + ", ".join(differ)
                          + ": set the config to match it")
     if config.back_projection:
         generator = with_back_projection(generator)
     elif found["back_projection"]:
-        raise ValueError(f"--init-generator {config.init_generator} ends in back-projection: pass --back-projection")
+        raise UsageError(f"--init-generator {config.init_generator} ends in back-projection: pass --back-projection")
     return generator
 
 
@@ -146,7 +148,7 @@ def train_sr(config: GANConfig, strategy=None, verbose: int = 1) -> dict[str, Pa
         if stage == "gan":
             init = runner.dir / "psnr" / "generator.keras"
             if not init.exists():
-                raise FileNotFoundError(f"the GAN stage starts from the PSNR stage's generator: {init} not found "
+                raise MissingFileError(f"the GAN stage starts from the PSNR stage's generator: {init} not found "
                                         "(run --stage psnr first)")
             lr = step_decay(config.gan_lr, steps, config.lr_decay_epochs)
             model = ESRGAN(runner.for_training(load_model(init)),

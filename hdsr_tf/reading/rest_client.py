@@ -15,11 +15,12 @@ import urllib.request
 
 import numpy as np
 
-from hdsr_tf.line_reading import LineReading
+from hdsr_tf.errors import HdsrError, UsageError
+from hdsr_tf.reading.line_reading import LineReading
 from hdsr_tf.signatures import drawing
 
 
-class ServingError(RuntimeError):
+class ServingError(HdsrError, RuntimeError):
     """The server could not be reached or answered with an error; ``status`` is the HTTP code and
     ``detail`` the server's own one-line message, when it answered."""
 
@@ -163,7 +164,7 @@ def predict_in_batches(url: str, images: list[bytes], batch_size: int = 64, time
     400: an item only the decoder finds broken) is sent again item by item, so the bad item gets its own
     ``error`` and the others their answers; an unreachable server still raises."""
     if batch_size < 1:
-        raise ValueError(f"the batch size must be positive, not {batch_size}")
+        raise UsageError(f"the batch size must be positive, not {batch_size}")
     results = []
     for start in range(0, len(images), batch_size):
         batch = images[start:start + batch_size]

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from hdsr_tf.data import degrade as dg
+from hdsr_tf.data import blind as dg
+from hdsr_tf.data import recipe as rc
 from hdsr_tf.data.pipelines import classification_dataset, sr_pair_dataset
 from hdsr_tf.evaluation import mnist_c
 from hdsr_tf.models.layers import ResizeTo
@@ -26,10 +27,10 @@ def digits():
     return tf.constant(x)
 
 
-def only(**changes) -> dg.Recipe:
+def only(**changes) -> rc.Recipe:
     """A recipe that keeps 28 px and applies only the given changes."""
     first = changes.pop("first", {})
-    return dg.Recipe(name="test", lr_sizes=(28, 28), first=dg.Pass(**first), **changes)
+    return rc.Recipe(name="test", lr_sizes=(28, 28), first=rc.Pass(**first), **changes)
 
 
 def run(x, recipe, out_size=28, key=KEY):
@@ -43,7 +44,7 @@ def test_a_recipe_with_nothing_on_returns_the_digits(digits):
     assert (size == 28).all()
 
 
-@pytest.mark.parametrize("method", dg.RESIZE_METHODS)
+@pytest.mark.parametrize("method", rc.RESIZE_METHODS)
 @pytest.mark.parametrize("size", [5, 7, 10, 14, 27])
 def test_matrix_resize_equals_tf_image_resize(digits, method, size):
     table = dg._resize_matrices(method)
@@ -66,7 +67,7 @@ def test_images_reach_the_model_as_the_export_resizes_them(digits, size, out_siz
 
 
 def test_lr_sizes_stay_in_range_and_vary(digits):
-    recipe = dataclasses.replace(dg.load_recipe("blind"), name="t")
+    recipe = dataclasses.replace(rc.load_recipe("blind"), name="t")
     sizes = np.concatenate([run(digits, recipe, 7, tf.constant([1, k], tf.int64))[1] for k in range(8)])
     assert sizes.min() >= 5 and sizes.max() <= 14 and len(np.unique(sizes)) >= 8
     full = dataclasses.replace(recipe, full_resolution_prob=1.0)
@@ -74,7 +75,7 @@ def test_lr_sizes_stay_in_range_and_vary(digits):
 
 
 def test_same_key_same_draw_other_key_other_draw(digits):
-    recipe = dg.load_recipe("blind")
+    recipe = rc.load_recipe("blind")
     a, b = run(digits, recipe, 7)[0], run(digits, recipe, 7)[0]
     c = run(digits, recipe, 7, tf.constant([3, 5], tf.int64))[0]
     np.testing.assert_array_equal(a, b)
@@ -138,7 +139,7 @@ def test_affine_moves_ink_and_the_target_follows(digits):
 
 
 def test_target_is_the_digit_before_quality_loss(digits):
-    recipe = dg.load_recipe("blind")
+    recipe = rc.load_recipe("blind")
     out, _, target = run(digits, dataclasses.replace(recipe, affine_prob=0.0, stroke_prob=0.0), 7)
     np.testing.assert_allclose(target, digits.numpy())
     assert out.shape[1] == 7
@@ -163,31 +164,31 @@ def test_second_pass_goes_through_an_intermediate_size(digits):
 
 def test_shipped_recipes_load_and_keep_mnist_c_held_out_families_out():
     held_out = {"impulse", "glass", "motion", "stripe", "fog", "spatter", "dotted", "zigzag", "canny", "edge"}
-    for path in sorted(dg.RECIPE_DIR.glob("*.json")):
-        recipe = dg.load_recipe(path.stem)
+    for path in sorted(rc.RECIPE_DIR.glob("*.json")):
+        recipe = rc.load_recipe(path.stem)
         text = " ".join(recipe.families()).lower()
         assert not any(word in text for word in held_out), (path.stem, recipe.families())
     assert set(mnist_c.CORRUPTIONS) - mnist_c.IN_TRAINING >= {"impulse_noise", "glass_blur", "fog", "canny_edges"}
-    assert dg.load_recipe("clean_x4").families() == ["resize(area, 7-7 px)"]
+    assert rc.load_recipe("clean_x4").families() == ["resize(area, 7-7 px)"]
 
 
 def test_bad_recipes_are_refused_with_a_clear_message(tmp_path):
     with pytest.raises(ValueError, match="shipped recipes: .*blind"):
-        dg.load_recipe("no_such_recipe")
+        rc.load_recipe("no_such_recipe")
     bad = tmp_path / "bad.json"
     bad.write_text('{"lr_sizes": [3, 40]}')
     with pytest.raises(ValueError, match="lr_sizes"):
-        dg.load_recipe(str(bad))
+        rc.load_recipe(str(bad))
     bad.write_text('{"first": {"blurr_prob": 1}}')
     with pytest.raises(ValueError, match="blurr_prob"):
-        dg.load_recipe(str(bad))
+        rc.load_recipe(str(bad))
 
 
 @pytest.mark.slow
 def test_training_batches_get_fresh_draws_and_evaluation_batches_fixed_ones():
     rng = np.random.default_rng(1)
     images, labels = rng.integers(0, 256, (64, 28, 28, 1), np.uint8), rng.integers(0, 10, 64)
-    recipe = dg.load_recipe("blind")
+    recipe = rc.load_recipe("blind")
     val = classification_dataset(images, labels, 32, training=False, recipe=recipe, lr_scale=4)
     first, again = [next(iter(val))[0].numpy() for _ in range(2)]
     np.testing.assert_array_equal(first, again)

@@ -2,7 +2,7 @@
 
 The classification report is scikit-learn's, so our numbers mean exactly what
 the field means by them. Image-quality metrics (PSNR/SSIM) are in
-:mod:`hdsr_tf.metrics`, which training uses too.
+:mod:`hdsr_tf.image_metrics`, which training uses too.
 """
 
 from __future__ import annotations

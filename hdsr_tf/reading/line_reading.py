@@ -32,7 +32,7 @@ import numpy as np
 from hdsr_tf.data.framing import to_ink
 from hdsr_tf.data.lines import MAX_WIDTH, line_input, pad_lines
 from hdsr_tf.models.ctc import BLANK, STRIDE, decode_frames, softmax
-from hdsr_tf.numbers import CropReads, DigitRead, NumberRead, Reader, mnist_frame
+from hdsr_tf.reading.cut_reader import CropReads, DigitRead, NumberRead, Reader, mnist_frame
 
 MARGIN = 4  # line_input's left margin, in line columns
 

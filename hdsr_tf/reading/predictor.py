@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from hdsr_tf.errors import ModelFolderError
+from hdsr_tf.errors import InputError, ModelFolderError, UsageError
 from hdsr_tf.export import latest_version
 from hdsr_tf.reading.files import read_image_bytes
 from hdsr_tf.signatures import reading
@@ -75,11 +75,11 @@ class Predictor:
 
     def _run_one(self, data: bytes, invert: int, normalize: int) -> dict:
         if not data:
-            raise ValueError("empty file")
+            raise InputError("empty file")
         try:
             return self._run([data], invert, normalize)
         except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
-            raise ValueError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({tf_cause(e)[:160]})") from None
+            raise InputError(f"not a decodable PNG/JPEG/BMP/GIF/WEBP image ({tf_cause(e)[:160]})") from None
 
     def predict_bytes(self, data: bytes, invert: int = -1, normalize: int = -1) -> dict:
         return self._answer(self._run_one(data, invert, normalize), 0)
@@ -96,7 +96,7 @@ class Predictor:
         if "error" in out:
             message = out["error"][j].decode(errors="replace")
             if message:
-                raise ValueError(message)
+                raise InputError(message)
         result = {"digit": int(out["digit"][j]), "confidence": float(out["confidence"][j])}
         if "sr_image" in out:
             result["sr_image"] = out["sr_image"][j]
@@ -141,6 +141,6 @@ class Predictor:
                     records[k]["no_digit"] = read["no_digit"]
                 if sr_dir:
                     if "sr_image" not in read:
-                        raise ValueError("--sr-dir needs a Predictor made with draw=True")
+                        raise UsageError("--sr-dir needs a Predictor made with draw=True")
                     write_sr_image(read["sr_image"], sr_dir, records[k]["path"])
             yield records
