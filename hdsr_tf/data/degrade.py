@@ -43,14 +43,15 @@ def downsample(hr: tf.Tensor, scale: int, method: str = "area") -> tf.Tensor:
 
 
 def gaussian_blur(image: tf.Tensor, sigma: tf.Tensor, radius: int = 3) -> tf.Tensor:
-    """Separable Gaussian blur of one [H,W,1] image; sigma 0 leaves it unchanged."""
+    """Separable Gaussian blur of one [H,W,1] image or a [B,H,W,1] batch; sigma 0 leaves it unchanged."""
     x = tf.range(-radius, radius + 1, dtype=tf.float32)
     kernel = tf.exp(-0.5 * tf.square(x / tf.maximum(sigma, 1e-3)))
     kernel = kernel / tf.reduce_sum(kernel)
-    batch = image[None]
-    batch = tf.nn.conv2d(batch, tf.reshape(kernel, [-1, 1, 1, 1]), 1, "SAME")
-    batch = tf.nn.conv2d(batch, tf.reshape(kernel, [1, -1, 1, 1]), 1, "SAME")
-    return tf.where(sigma > 0, batch[0], image)
+    batch = image if image.shape.rank == 4 else image[None]
+    blurred = tf.nn.conv2d(batch, tf.reshape(kernel, [-1, 1, 1, 1]), 1, "SAME")
+    blurred = tf.nn.conv2d(blurred, tf.reshape(kernel, [1, -1, 1, 1]), 1, "SAME")
+    blurred = blurred if image.shape.rank == 4 else blurred[0]
+    return tf.where(sigma > 0, blurred, image)
 
 
 def degrade(hr: tf.Tensor, index: tf.Tensor, config: Degradation, seed: int) -> tf.Tensor:

@@ -61,8 +61,9 @@ def _jpeg(x: np.ndarray, quality: int) -> np.ndarray:
     s = x.shape[1]
     pad = np.zeros((len(x), HR, HR, 1), np.float32)
     pad[:, :s, :s] = x
-    out = tf.map_fn(lambda im: jpeg(im, tf.constant(s), tf.constant(quality)), tf.constant(pad))
-    return out.numpy()[:, :s, :s]
+    round_trip = tf.function(lambda batch: tf.map_fn(lambda im: jpeg(im, tf.constant(s), tf.constant(quality)), batch),
+                             autograph=False)
+    return round_trip(tf.constant(pad)).numpy()[:, :s, :s]  # in a graph: 10,000 digits in seconds, not a minute
 
 
 def _contrast(x: np.ndarray, factor: float) -> np.ndarray:
@@ -121,10 +122,11 @@ def mixed_condition(images: np.ndarray, seed: int, recipe_name: str = MIXED_RECI
     """The blind recipe drawn with a seed no training uses: one LR size per digit (5 to 14 px)."""
     recipe = load_recipe(recipe_name)
     x = tf.constant(_float(images))
+    draw = tf.function(lambda hr, key: degrade_blind(hr, key, recipe, out_size=None), autograph=False)  # a graph
     buffers, sizes, targets = [], [], []
     for start in range(0, len(images), 1000):
         key = tf.constant([MIXED_SEED + seed, start], tf.int64)
-        buf, size, target = degrade_blind(x[start:start + 1000], key, recipe, out_size=None)
+        buf, size, target = draw(x[start:start + 1000], key)
         buffers.append(buf.numpy())
         sizes.append(size.numpy())
         targets.append(target.numpy())

@@ -34,8 +34,7 @@ def gaussian_noise(images, sigma, seed=0):
 
 
 def gaussian_blur(images, sigma, seed=0):
-    x = tf.constant(_float(images))
-    return tf.map_fn(lambda im: degrade.gaussian_blur(im, tf.constant(float(sigma))), x).numpy()
+    return degrade.gaussian_blur(tf.constant(_float(images)), tf.constant(float(sigma))).numpy()
 
 
 def rotation(images, max_degrees, seed=0):
