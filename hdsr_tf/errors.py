@@ -47,3 +47,7 @@ class MissingFileError(HdsrError, FileNotFoundError):
 
 class OutputError(HdsrError, OSError):
     """A place the command must write to that cannot be written (a folder that cannot be made)."""
+
+
+class VersionExistsError(HdsrError, FileExistsError):
+    """A served version folder that exists already: versions are never overwritten."""

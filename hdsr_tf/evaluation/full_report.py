@@ -21,9 +21,10 @@ import tensorflow as tf
 
 from hdsr_tf.errors import MissingFileError
 from hdsr_tf.evaluation import sr_report as sr
-from hdsr_tf.export import latest_version
+from hdsr_tf.export import latest_version, load_version
 from hdsr_tf.io import write_json
 from hdsr_tf.models import load_model
+from hdsr_tf.signatures import reading
 
 
 @dataclass
@@ -47,13 +48,17 @@ class ScaleModels:
                    root / "hybrid" if scale == 4 else None)
 
 
-def _serving_fn(version_dir: Path):
-    return tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+def _serving_fn(version_dir: Path, draw: bool = True):
+    """A version's ``serving_default``, or with ``draw=False`` its reading twin where it has one."""
+    signatures = load_version(version_dir).signatures
+    return signatures["serving_default"] if draw else signatures.get(reading("serving_default"),
+                                                                     signatures["serving_default"])
 
 
-def _served_probs(fn, lr: np.ndarray) -> np.ndarray:
-    return np.concatenate([fn(image=tf.constant(lr[i:i + 500]))["probabilities"].numpy()
-                           for i in range(0, len(lr), 500)])
+def _served(fn, lr: np.ndarray) -> dict:
+    """The probabilities and digits (-1: "no digit") a served signature gives for ``lr``, in batches."""
+    parts = [fn(image=tf.constant(lr[i:i + 500])) for i in range(0, len(lr), 500)]
+    return {k: np.concatenate([p[k].numpy() for p in parts]) for k in ("probabilities", "digit")}
 
 
 def _load(path: Path):
@@ -98,15 +103,17 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
             # (f) is (e) exported: version 2 where it exists (size routing, (e)'s weights), else the newest
             exported = models.savedmodel_base / "2" if (models.savedmodel_base / "2").is_dir() else served
             served_fn = _serving_fn(served)
-            probs = _served_probs(served_fn if exported == served else _serving_fn(exported), lr)
+            probs = _served(served_fn if exported == served else _serving_fn(exported), lr)["probabilities"]
             same = bool(np.array_equal(np.argmax(probs, 1), np.argmax(out["probabilities"], 1)))
             diff = float(np.max(np.abs(probs - out["probabilities"])))
             rows.append(sr.recognition_row(f"(f) SavedModel {exported.name}, serving_default", probs, labels,
                                            identical_predictions_to_e=same, max_probability_difference=diff))
             if served != exported:
+                read = _served(_serving_fn(served, draw=False), lr)  # its digit: a refusal is wrong
                 rows.append(sr.recognition_row(f"(h) the served SavedModel {served.name} (trained on the blind "
                                                "recipes; see saved_models/hybrid/VERSIONS.md)",
-                                               _served_probs(served_fn, lr), labels))
+                                               read["probabilities"], labels, answers=read["digit"],
+                                               refused=float(np.mean(read["digit"] == -1))))
             if speed:
                 result["savedmodel_speed"] = sr.serving_speed(served_fn, "image", lr)
                 result["savedmodel_speed_version"] = served.name

@@ -30,6 +30,7 @@ from hdsr_tf.evaluation.conditions import (
     low_resolution_conditions,
     named_conditions,
 )
+from hdsr_tf.export import load_version
 from hdsr_tf.image_metrics import expected_calibration_error, image_quality
 from hdsr_tf.models.layers import ResizeTo
 from hdsr_tf.signatures import reading
@@ -84,7 +85,7 @@ def savedmodel_reader(name: str, path: Path, seen: str, draw: bool = True) -> Re
     output is kept (``digit`` and, since version 4, ``no_digit`` beside the probabilities and SR image).
     ``draw=False`` calls its reading twin ``read`` instead, where the version has one (5 and later):
     the same answers without computing ``sr_image``."""
-    signatures = tf.saved_model.load(str(path)).signatures
+    signatures = load_version(path).signatures
     key = "serving_default" if draw or reading("serving_default") not in signatures else reading("serving_default")
     fn = signatures[key]
 

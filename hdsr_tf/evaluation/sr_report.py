@@ -42,8 +42,10 @@ def super_resolve(generator, lr: np.ndarray, batch_size: int = 250) -> np.ndarra
 
 
 def recognition_row(name: str, probs: np.ndarray, labels: np.ndarray, images: np.ndarray | None = None,
-                    hr: np.ndarray | None = None, **extra) -> dict:
-    s = classification_summary(labels, np.argmax(probs, axis=1))
+                    hr: np.ndarray | None = None, answers: np.ndarray | None = None, **extra) -> dict:
+    """One report row. ``answers``: a served model's digits (-1, "no digit", is wrong), when it gives them;
+    else the argmax of ``probs``."""
+    s = classification_summary(labels, np.argmax(probs, axis=1) if answers is None else answers)
     row = {"name": name, "accuracy": s["accuracy"], "macro_precision": s["macro_precision"],
            "macro_recall": s["macro_recall"], "macro_f1": s["macro_f1"], "psnr": None, "ssim": None,
            "ssim_7x7": None, "ece": expected_calibration_error(probs, labels)}

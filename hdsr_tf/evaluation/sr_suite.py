@@ -13,7 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hdsr_tf.evaluation.robustness import HR, _float, bicubic_quality, low_resolution_conditions
+from hdsr_tf.data.recipe import HR
+from hdsr_tf.evaluation.conditions import _float, low_resolution_conditions
+from hdsr_tf.evaluation.robustness import bicubic_quality
+from hdsr_tf.export import load_version
 from hdsr_tf.image_metrics import image_quality
 
 Pictures = Callable[[np.ndarray], np.ndarray]
@@ -151,7 +154,7 @@ def run_suite(served: list[str], any_size: str | Path | None, n_lines: int, out_
     x, y = mnist.load_arrays("test")
     makers = {}
     for version in served:
-        signature = tf.saved_model.load(str(version)).signatures["serving_default"]
+        signature = load_version(version).signatures["serving_default"]
         makers[f"served {Path(version).parent.name}/{Path(version).name}"] = \
             lambda lr, fn=signature: fn(image=tf.constant(lr))["sr_image"].numpy()
     if any_size:

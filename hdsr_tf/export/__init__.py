@@ -53,6 +53,6 @@ The write is atomic: everything goes to a hidden temporary folder beside the
 target, which is renamed to ``<version>`` only when complete.
 """
 from hdsr_tf.export.servables import export_hybrid, export_line_reader
-from hdsr_tf.export.versions import latest_version, next_version
+from hdsr_tf.export.versions import latest_version, load_version, next_version
 
-__all__ = ["export_hybrid", "export_line_reader", "latest_version", "next_version"]
+__all__ = ["export_hybrid", "export_line_reader", "latest_version", "load_version", "next_version"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
-from hdsr_tf.errors import MissingFileError
+from hdsr_tf.errors import MissingFileError, VersionExistsError
 
 LABELS = [str(d) for d in range(10)]
 
@@ -34,6 +36,19 @@ def latest_version(base: Path) -> Path:
     return versions[-1]
 
 
+@functools.lru_cache(maxsize=8)
+def _load(path: str, written: int):
+    return tf.saved_model.load(path)
+
+
+def load_version(path: str | Path):
+    """``tf.saved_model.load`` once per process for one version folder: loading the served version takes
+    seconds, and the main report reads it four ways (its drawing and reading signatures, numbers, the
+    robustness summary). A folder written again since is loaded again."""
+    path = Path(path).resolve()
+    return _load(str(path), (path / "saved_model.pb").stat().st_mtime_ns)
+
+
 def new_version(base_dir: str | Path, version: int | None) -> tuple[Path, int]:
     """The model base folder (created) and the version to write: the next free integer unless given; a
     version that exists already is refused, never overwritten."""
@@ -41,7 +56,7 @@ def new_version(base_dir: str | Path, version: int | None) -> tuple[Path, int]:
     base.mkdir(parents=True, exist_ok=True)
     version = next_version(base) if version is None else int(version)
     if (base / str(version)).exists():
-        raise FileExistsError(f"{base / str(version)} already exists; choose another --version")
+        raise VersionExistsError(f"{base / str(version)} already exists; choose another --version")
     return base, version
 
 

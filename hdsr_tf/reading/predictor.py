@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from hdsr_tf.errors import InputError, ModelFolderError, UsageError
-from hdsr_tf.export import latest_version
+from hdsr_tf.export import latest_version, load_version
 from hdsr_tf.reading.files import read_image_bytes
 from hdsr_tf.signatures import reading
 
@@ -49,7 +49,7 @@ class Predictor:
         if not (path / "saved_model.pb").exists():
             path = latest_version(path)
         self.path = path
-        signatures = tf.saved_model.load(str(path)).signatures
+        signatures = load_version(path).signatures
 
         def pick(name):
             if bfloat16 and reading(name, True) not in signatures:
