@@ -123,13 +123,31 @@ def mnist_ready():
 @pytest.fixture(scope="session")
 def tiny_shipped(tmp_path_factory):
     """Tiny untrained models laid out like saved_models/ (cnn, esrgan_x4, hybrid_x4, hybrid/1, lowres_cnn_x4),
-    built once per test run; narrow, so that reports over the full test set stay quick."""
+    built once per test run and shared by pytest-xdist's workers (the export alone costs 15-30 s); narrow, so
+    that reports over the full test set stay quick. Read-only: a test that writes copies it first."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # one folder for all of this run's workers (without xdist: per run already)
+    root = shared / "tiny" / "saved_models"
+    with open(shared / "tiny.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root.parent / "complete").exists():
+            _build_tiny_shipped(root)
+            (root.parent / "complete").touch()
+    return root
+
+
+def _build_tiny_shipped(root: Path) -> None:
+    import shutil
+
     from hdsr_tf.export import export_hybrid
     from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
     from hdsr_tf.models.hybrid import build_hybrid
     from hdsr_tf.models.rrdb import build_generator
 
-    root = tmp_path_factory.mktemp("tiny") / "saved_models"
+    shutil.rmtree(root, ignore_errors=True)  # a build that a killed worker left half done
     for d in ("cnn", "esrgan_x4", "hybrid_x4", "lowres_cnn_x4"):
         (root / d).mkdir(parents=True)
     rec = build_recognizer(filters=(4, 8, 8))
@@ -141,7 +159,6 @@ def tiny_shipped(tmp_path_factory):
     hybrid.save(root / "hybrid_x4" / "hybrid.keras")
     export_hybrid(hybrid, root / "hybrid")
     build_lowres_recognizer(7, widths=(8, 8, 8, 8)).save(root / "lowres_cnn_x4" / "recognizer.keras")
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 import io
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,12 +25,16 @@ OUTPUTS = {"probabilities": (tf.float32, [None, 10]), "digit": (tf.int64, [None]
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(tiny_shipped, tmp_path_factory):
+    """The tiny hybrid that ``tiny_shipped`` exported once for the session (each export costs 15-30 s of
+    tracing), copied so that a test may add versions beside it, with the Keras model it was exported from."""
+    from hdsr_tf.models import load_model
+
     base = tmp_path_factory.mktemp("serving")
-    model = build_hybrid(build_generator(4, nf=8, gc=8, num_blocks=1), build_recognizer())
-    path = export.export_hybrid(model, base)
-    loaded = tf.saved_model.load(str(path))
-    return model, base, path, loaded
+    shutil.copytree(tiny_shipped / "hybrid" / "1", base / "1")
+    model = load_model(tiny_shipped / "hybrid_x4" / "hybrid.keras")
+    path = base / "1"
+    return model, base, path, tf.saved_model.load(str(path))
 
 
 def png(img):
