@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import hashlib
 import io
 import os
 import pickle
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from hdsr_tf.errors import ChecksumError, MissingFileError, UsageError
+from hdsr_tf.io import md5
 
 NUM_TRAIN = 60_000
 
@@ -48,16 +48,8 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("HDSR_DATA_DIR") or Path.home() / ".cache" / "hdsr_tf")
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify_md5(path: Path, expected: str) -> None:
-    found = _md5(path)
+    found = md5(path)
     if found != expected:
         raise ChecksumError(f"checksum mismatch for {path}: expected md5 {expected}, found {found}")
 

@@ -16,7 +16,7 @@ from hdsr_tf.data.recipe import load_recipe
 from hdsr_tf.data.splits import check_dataset, load_digits
 from hdsr_tf.errors import UsageError
 from hdsr_tf.models.cnn import build_lowres_recognizer, build_recognizer
-from hdsr_tf.training.runner import Job, Runner
+from hdsr_tf.training.runner import Job, Runner, warmup_cosine
 
 MODEL_FILE = "recognizer.keras"
 
@@ -43,10 +43,7 @@ def learning_rate(config: CNNConfig, steps_per_epoch: int):
         return keras.optimizers.schedules.PiecewiseConstantDecay(
             [int(total * 0.5), int(total * 0.75)],
             [config.learning_rate, config.learning_rate * 0.1, config.learning_rate * 0.01])
-    warmup = min(steps_per_epoch, total // 4)
-    return keras.optimizers.schedules.CosineDecay(
-        config.learning_rate / 10, decay_steps=max(1, total - warmup), alpha=0.0,
-        warmup_target=config.learning_rate, warmup_steps=warmup)
+    return warmup_cosine(config.learning_rate, steps_per_epoch, config.epochs)
 
 
 def make_optimizer(config: CNNConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:

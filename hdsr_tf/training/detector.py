@@ -23,7 +23,7 @@ from hdsr_tf.data.recipe import load_recipe
 from hdsr_tf.data.splits import check_dataset, load_digits
 from hdsr_tf.errors import UsageError
 from hdsr_tf.models.cnn import build_detector
-from hdsr_tf.training.runner import Job, Runner
+from hdsr_tf.training.runner import Job, Runner, warmup_cosine
 
 MODEL_FILE = "detector.keras"
 
@@ -76,10 +76,7 @@ def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> d
                                           non_digits.TRAIN_FONTS)
         val = detection_dataset(val_images, val_labels, 512, training=False, recipes=recipes, seed=config.seed)
         steps = int(np.ceil(2 * len(train_digits) / config.batch_size))
-        total = steps * config.epochs
-        schedule = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate / 10, decay_steps=max(1, total - steps), warmup_target=config.learning_rate,
-            warmup_steps=min(steps, total // 4))
+        schedule = warmup_cosine(config.learning_rate, steps, config.epochs)
         model = runner.for_training(build_detector(widths(config)))
         model.compile(keras.optimizers.Adam(schedule), loss="binary_crossentropy",
                       weighted_metrics=["binary_accuracy"])

@@ -19,7 +19,7 @@ from hdsr_tf.data.splits import check_dataset, load_digits
 from hdsr_tf.errors import UsageError
 from hdsr_tf.models.crnn import build_line_reader, ctc_loss
 from hdsr_tf.models.ctc import decode_frames, softmax
-from hdsr_tf.training.runner import Job, Runner
+from hdsr_tf.training.runner import Job, Runner, warmup_cosine
 
 MODEL_FILE = "line_reader.keras"
 VAL_SEED_OFFSET = 7919  # validation lines are composed with seed + this
@@ -76,10 +76,7 @@ def train_line_reader(config: LineReaderConfig, strategy=None, verbose: int = 1)
         train = as_dataset(train_x, train_y, config.batch_size, shuffle_seed=config.seed)
         val = as_dataset(val_x, val_y, 256)
         steps = int(np.ceil(config.lines / config.batch_size))
-        total = steps * config.epochs
-        schedule = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate / 10, decay_steps=max(1, total - steps), warmup_target=config.learning_rate,
-            warmup_steps=min(steps, total // 4))
+        schedule = warmup_cosine(config.learning_rate, steps, config.epochs)
         model = runner.for_training(build_line_reader(filters(config), config.units, lines.HEIGHT))
         model.compile(keras.optimizers.Adam(schedule, clipnorm=5.0), loss=ctc_loss)
 

@@ -137,3 +137,12 @@ class Runner:
                    **job.finish(stage_dir, history)}
         mark_finished(stage_dir, summary)
         return summary
+
+
+def warmup_cosine(peak: float, steps_per_epoch: int, epochs: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Every job's learning rate: from peak/10 up to ``peak`` over the first epoch (a quarter of the run at
+    most), then a cosine down to zero at the last step."""
+    total = steps_per_epoch * epochs
+    warmup = min(steps_per_epoch, total // 4)
+    return keras.optimizers.schedules.CosineDecay(peak / 10, decay_steps=max(1, total - warmup), alpha=0.0,
+                                                  warmup_target=peak, warmup_steps=warmup)
