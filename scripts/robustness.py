@@ -14,8 +14,9 @@ blind direct rival, the jointly fine-tuned blind hybrid, and the served hybrid/6
 small digits with the rival, says "no digit" (counted as wrong here) and draws them with the any-size
 generator); and any --reader you add. Writes
 robustness.md, robustness.json, accuracy_by_size.png and mnist_c.png into --out. With the eight
-default readers it took 23 minutes on a 2-core CPU; --quick runs a 300-digit subset in under a
-minute (for CI). To choose between models, measure them on the seeded validation digits instead
+default readers it took 23 minutes on a quiet 2-core CPU (served version 3 then; version 6 draws with
+two generators) and 59 minutes on another sharing its cores with a test run; --quick runs a 300-digit
+subset in a minute or two (for CI). To choose between models, measure them on the seeded validation digits instead
 (--split validation --only-added --reader NAME=PATH ...): never on the test set.
 """
 
