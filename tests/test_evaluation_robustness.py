@@ -123,6 +123,7 @@ def test_quick_benchmark_writes_every_condition_for_every_reader(quick_study):
     assert "held out of all training" in md and " cores (" in md
 
 
+@pytest.mark.slow
 def test_quick_benchmark_matches_a_direct_reading(quick_study, tiny_shipped):
     """The shipped recognizer's clean row is its accuracy on the same 300 test digits, read directly."""
     from hdsr_tf.data.splits import load_digits

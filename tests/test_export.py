@@ -416,6 +416,7 @@ def test_a_decompression_bomb_is_refused_within_the_memory_bound(exported, bomb)
     assert mem.mb < 300
 
 
+@pytest.mark.slow
 def test_the_pixel_limit_is_set_at_export(tmp_path):
     model = build_hybrid(build_generator(4, nf=4, gc=4, num_blocks=1), build_recognizer(filters=(4, 4, 4)))
     path = export.export_hybrid(model, tmp_path, max_pixels=50 * 50)

@@ -137,6 +137,7 @@ def test_the_export_answers_no_digit_on_both_paths_and_keeps_version_1_outputs(w
         np.testing.assert_allclose(got[key].numpy(), want[key].numpy(), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bytes_signatures_and_empty_batches_carry_no_digit(with_detector):
     *_, loaded = with_detector
     blank, four = (cv2.imencode(".png", np.round(i * 255).astype(np.uint8))[1].tobytes()

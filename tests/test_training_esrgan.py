@@ -173,6 +173,7 @@ def test_bfloat16_training_saves_float32_generators(tmp_path, mnist_ready, recog
         train_sr(_tiny_config(tmp_path, recognizer_file, scale=2))
 
 
+@pytest.mark.slow
 def test_back_projection_fine_tuning_and_its_limits(tmp_path, mnist_ready, recognizer_file):
     start_path = tmp_path / "start.keras"
     build_generator(2, nf=8, gc=8, num_blocks=1).save(start_path)

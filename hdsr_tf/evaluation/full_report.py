@@ -160,8 +160,9 @@ def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | N
                   forms_markdown(form_rows)]
     if robustness_rows:
         lines += [f"## Robustness, short ({robustness_rows[0]['model']}, the newest export, full test set)", "",
-                  "The full benchmark (MNIST-C, every LR size and method, peers side by side): "
-                  "`python scripts/robustness.py`, committed in `reports/robustness/`.", "",
+                  "Its `digit` output is scored: a \"no digit\" counts as wrong. The full benchmark (MNIST-C, "
+                  "every LR size and method, peers side by side): `python scripts/robustness.py`, committed in "
+                  "`reports/robustness/`.", "",
                   "| condition | accuracy | ECE |", "|---|---:|---:|"]
         lines += [f"| {r['condition']} | {r['accuracy']:.2%} | {r['ece']:.2%} |" for r in robustness_rows]
         lines.append("")
