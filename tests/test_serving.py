@@ -6,6 +6,8 @@ The server binary cannot be installed here; a live test runs only when TF_SERVIN
 import base64
 import json
 import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -187,3 +189,11 @@ def test_client_asks_for_reading_and_falls_back_on_an_export_without_it(tmp_path
     assert asked == ["read_image_bytes", "predict_image_bytes"]
     want = old.signatures["predict_image_bytes"](image_bytes=tf.constant([p.read_bytes() for p in paths]))
     assert [r["digit"] for r in results] == want["digit"].numpy().tolist()
+
+
+def test_the_rest_client_imports_no_tensorflow():
+    """A client machine needs neither TensorFlow nor Keras to talk to TF Serving."""
+    code = ("import sys, hdsr_tf.reading.rest_client; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
