@@ -248,13 +248,13 @@ def test_evaluate_numbers_forms_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_
     out = tmp_path / "report"
     run_script("evaluate_numbers.py", "--only-forms", "--n", "2", "--layouts", "comb,label", "--looks", "full,photo",
                "--out", out, check=True, timeout=900)
-    data = json.loads((out / "form_structure.json").read_text())
+    data = json.loads((out / "forms.json").read_text())
     assert len(data["rows"]) == 8 and data["meta"]["digits"] == "MNIST test split"
     assert {(r["layout"], r["look"]) for r in data["rows"]} == {(a, b) for a in ("comb", "label")
                                                                for b in ("full", "photo")}
     assert all(r["n"] == 2 and 0 <= r["string_accuracy"] <= 1 and "before_string_accuracy" in r
                for r in data["rows"])
-    md = (out / "form_structure.md").read_text()
+    md = (out / "forms.md").read_text()
     assert "| comb | dark | full | 2 |" in md and "| photo | 4 |" in md  # every row, then each look's mean
     assert len(list((out / "examples").glob("form*.png"))) == 8
     bad = run_script("evaluate_numbers.py", "--only-forms", "--layouts", "circles", timeout=120)

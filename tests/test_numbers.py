@@ -175,7 +175,7 @@ def test_serving_client_reads_numbers_with_one_request(tmp_path):
 def test_evaluate_numbers_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready):
     out = tmp_path / "numbers"
     run_script("evaluate_numbers.py", "--n", "3", "--out", out, check=True, timeout=600)
-    data = json.loads((out / "cut_reader.json").read_text())
+    data = json.loads((out / "numbers.json").read_text())
     assert data["meta"]["n"] == 3 and data["meta"]["digits"] == "MNIST test split"
     assert len(data["rows"]) == 14 and len(list((out / "examples").glob("*.png"))) == 14
     for row in data["rows"]:

@@ -6,7 +6,7 @@ digit ends and the next begins: each cell's ink is framed as MNIST was and
 read by the SavedModel (``reader``), and an empty cell is no digit. Otherwise the ink, rules and guides taken
 away and only its tallest row of writing kept (a label printed above goes), is
 read whole by the line reader, or cut into digits by the segmenter
-(``cut_reader.py``) when there is none.
+(``segmenter.py``, read by ``cut_reader.py``) when there is none.
 """
 
 from __future__ import annotations
