@@ -19,3 +19,10 @@ def reading(drawing: str, bfloat16: bool = False) -> str:
 def drawing(name: str) -> str:
     """The drawing signature a reading one stands in for; older exports have only these."""
     return DRAWING.get(name.removesuffix(BFLOAT16), name)
+
+
+def choose(available, name: str, draw: bool = False, bfloat16: bool = False) -> str:
+    """Which of ``available`` (a version's signature names) to call for ``name``: its reading twin (the
+    bfloat16 one with ``bfloat16``) unless ``draw``, where the version has it; else ``name`` itself."""
+    wanted = name if draw else reading(name, bfloat16)
+    return wanted if wanted in available else name

@@ -24,7 +24,7 @@ from hdsr_tf.evaluation import sr_report as sr
 from hdsr_tf.export import latest_version, load_version
 from hdsr_tf.io import write_json
 from hdsr_tf.models import load_model
-from hdsr_tf.signatures import reading
+from hdsr_tf.signatures import choose
 
 
 @dataclass
@@ -51,8 +51,7 @@ class ScaleModels:
 def _serving_fn(version_dir: Path, draw: bool = True):
     """A version's ``serving_default``, or with ``draw=False`` its reading twin where it has one."""
     signatures = load_version(version_dir).signatures
-    return signatures["serving_default"] if draw else signatures.get(reading("serving_default"),
-                                                                     signatures["serving_default"])
+    return signatures[choose(signatures, "serving_default", draw)]
 
 
 def _served(fn, lr: np.ndarray) -> dict:

@@ -33,7 +33,7 @@ from hdsr_tf.evaluation.conditions import (
 from hdsr_tf.export import load_version
 from hdsr_tf.image_metrics import expected_calibration_error, image_quality
 from hdsr_tf.models.layers import ResizeTo
-from hdsr_tf.signatures import reading
+from hdsr_tf.signatures import choose
 
 
 # ------------------------------------------------------------------ readers
@@ -86,7 +86,7 @@ def savedmodel_reader(name: str, path: Path, seen: str, draw: bool = True) -> Re
     ``draw=False`` calls its reading twin ``read`` instead, where the version has one (5 and later):
     the same answers without computing ``sr_image``."""
     signatures = load_version(path).signatures
-    key = "serving_default" if draw or reading("serving_default") not in signatures else reading("serving_default")
+    key = choose(signatures, "serving_default", draw)
     fn = signatures[key]
 
     def run(x):

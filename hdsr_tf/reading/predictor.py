@@ -16,7 +16,7 @@ import tensorflow as tf
 from hdsr_tf.errors import InputError, ModelFolderError, UsageError
 from hdsr_tf.export import latest_version, load_version
 from hdsr_tf.reading.files import read_image_bytes
-from hdsr_tf.signatures import reading
+from hdsr_tf.signatures import choose, reading
 
 
 def tf_cause(error: tf.errors.OpError) -> str:
@@ -54,8 +54,7 @@ class Predictor:
         def pick(name):
             if bfloat16 and reading(name, True) not in signatures:
                 raise ModelFolderError(f"{path} has no bfloat16 signatures (export it with --bfloat16-reading)")
-            wanted = reading(name, bfloat16) if not draw else name
-            return signatures.get(wanted) or signatures[name]
+            return signatures[choose(signatures, name, draw, bfloat16)]
 
         self.fn, self.tensors_fn = pick("predict_image_bytes_options"), pick("serving_default")
 
