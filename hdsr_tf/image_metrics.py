@@ -29,7 +29,7 @@ def image_quality(sr: np.ndarray, hr: np.ndarray, chunk: int = 1000) -> dict:
         p, s = psnr_ssim(a, b)
         psnr.append(p.numpy())
         ssim.append(s.numpy())
-        ssim7.append(psnr_ssim(a, b, window=7)[1].numpy())
+        ssim7.append(tf.image.ssim(tf.clip_by_value(a, 0.0, 1.0), b, max_val=1.0, filter_size=7).numpy())
     return {"psnr": float(np.mean(np.concatenate(psnr))), "ssim": float(np.mean(np.concatenate(ssim))),
             "ssim_7x7": float(np.mean(np.concatenate(ssim7)))}
 

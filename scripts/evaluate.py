@@ -35,6 +35,7 @@ def main():
     parser.add_argument("--numbers", type=int, default=200,
                         help="numbers per condition in the whole-number row (0: skip)")
     parser.add_argument("--no-robustness", action="store_true", help="skip the short robustness summary")
+    parser.add_argument("--no-forms", action="store_true", help="skip the row of numbers on forms")
     args = parser.parse_args()
 
     from pathlib import Path
@@ -85,7 +86,7 @@ def main():
             for row in ev.evaluate(x, y, reader, conditions, args.numbers, line_reader=line_reader):
                 number_rows.append({"reader": name, **row})
                 print(f"  numbers, {name:<15} {row['condition']:<42} string accuracy {row['string_accuracy']:.2%}")
-        if "line reader" in readers:  # numbers on forms, as predict.py --number reads them
+        if "line reader" in readers and not args.no_forms:  # numbers on forms, as predict.py --number reads them
             from hdsr_tf.data.form_layouts import FormStyle
             from hdsr_tf.evaluation import forms as ev_forms
 
@@ -102,7 +103,15 @@ def main():
         version = latest_version(root / "hybrid")
         reader = rb.savedmodel_reader(f"hybrid/{version.name}", version, "", draw=False)  # no sr_image needed
         print(f"robustness summary of hybrid/{version.name} ({len(y)} test digits per condition)", flush=True)
-        robustness_rows = [{"model": reader.name, **row} for row in rb.short_summary(reader, x, y)]
+        # row (h) has read this version on the same 7 px area digits in the same way: not read twice
+        served = next((r for r in results[0]["rows"] if r["name"].startswith("(h)")), None) if scales[0] == 4 else None
+        names = [n for n in rb.SHORT if served is None or n != "7 px area"]
+        robustness_rows = [{"model": reader.name, **row} for row in rb.short_summary(reader, x, y, names=names)]
+        if served is not None:
+            at = next(i for i, r in enumerate(robustness_rows) if r["size"] not in ("28", "6"))
+            robustness_rows.insert(at, {"model": reader.name, "condition": "7 px area", "size": "7",
+                                        "accuracy": served["accuracy"], "ece": served["ece"],
+                                        "refused": served["refused"], "as_row": "(h)"})
         for row in robustness_rows:
             print(f"  {row['condition']:<46} accuracy {row['accuracy']:.2%}")
     print(f"report: {write_report(results, out, number_rows, robustness_rows, form_rows)}")

@@ -22,6 +22,7 @@ per condition, boxes and removed structure drawn, into --out.
 
 from hdsr_tf import cli
 from hdsr_tf.data.form_layouts import LAYOUTS, LOOKS
+from hdsr_tf.evaluation.numbers import HEIGHTS
 
 
 def main():
@@ -42,11 +43,18 @@ def main():
     parser.add_argument("--looks", default=",".join(LOOKS), help="form looks to measure, comma-separated")
     parser.add_argument("--no-structure", action="store_true",
                         help="read the lines without the form step (as the reader did before it)")
+    parser.add_argument("--heights", default="full,10px,7px",
+                        help="digit heights of the numbers rows to measure, comma-separated")
+    parser.add_argument("--upscale", metavar="GENERATOR",
+                        help="super-resolve every composed number with this generator (.keras, as "
+                             "scripts/upscale.py does) before reading it; 'bicubic': enlarge by bicubic alone")
+    parser.add_argument("--scale", type=int, default=4, choices=(2, 4), help="the factor of --upscale")
     args = parser.parse_args()
     if args.n < 1:
         cli.fail("--n must be at least 1")
-    layouts, looks = args.layouts.split(","), args.looks.split(",")
-    for given, known, flag in ((layouts, LAYOUTS, "--layouts"), (looks, LOOKS, "--looks")):
+    layouts, looks, heights = args.layouts.split(","), args.looks.split(","), args.heights.split(",")
+    for given, known, flag in ((layouts, LAYOUTS, "--layouts"), (looks, LOOKS, "--looks"),
+                               (heights, HEIGHTS, "--heights")):
         if not given or set(given) - set(known):
             cli.fail(f"{flag} takes some of {', '.join(known)}, not {','.join(given)!r}")
 
@@ -63,6 +71,16 @@ def main():
 
     predictor = Predictor(args.model)
     line_reader = line_reading.load(args.line_reader)
+    enlarge = None
+    if args.upscale == "bicubic":
+        from hdsr_tf.reading.upscaling import bicubic
+
+        def enlarge(image):
+            return bicubic(image, args.scale)
+    elif args.upscale:
+        from hdsr_tf.reading.upscaling import Upscaler
+
+        enlarge = Upscaler(args.upscale, args.scale).upscale
     if args.split == "test":
         images, labels = mnist.load_arrays("test")
     else:
@@ -74,7 +92,7 @@ def main():
     digits = "MNIST test split" if args.split == "test" else "MNIST validation digits (seeded 9:1 split)"
     source = (f"the line reader `{line_reader.path}`" if line_reader else f"`{predictor.path}`, cut into digits")
     meta = {"model": str(predictor.path), "line_reader": line_reader and str(line_reader.path), "n": args.n,
-            "seed": args.seed, "digits": digits}
+            "seed": args.seed, "digits": digits, "upscaled": args.upscale and f"{args.upscale}, {args.scale}x"}
 
     def example(image, name):
         reads, fields = read_fields([image], predictor.read, line_reader)
@@ -82,14 +100,17 @@ def main():
 
     if not args.only_forms:
         start, rows = time.time(), []
-        for condition in ev.conditions():
+        for condition in [c for c in ev.conditions() if c.height in heights]:
             row = ev.evaluate(images, labels, predictor.read, [condition], args.n, args.seed, line_reader,
-                              structure=not args.no_structure)[0]
+                              structure=not args.no_structure, enlarge=enlarge)[0]
             print(f"{row['condition']:<55} string {row['string_accuracy']:.2%}  digit {row['digit_accuracy']:.2%}"
                   f"  (equal cells: {row['baseline_string_accuracy']:.2%})", flush=True)
             rows.append(row)
-            example(ev.make_set(images, labels, condition, 1, args.seed)[0][0], condition.name)
+            composed = ev.make_set(images, labels, condition, 1, args.seed)[0][0]
+            example(enlarge(composed) if enlarge else composed, condition.name)
         step = "without the form step" if args.no_structure else "after the form step (no structure: unchanged)"
+        if args.upscale:
+            step += f", each number first enlarged {args.scale}x by {args.upscale}"
         write_json(out / "numbers.json", {"meta": {**meta, "form_step": not args.no_structure,
                                                    "seconds": round(time.time() - start, 1)}, "rows": rows})
         (out / "numbers.md").write_text(

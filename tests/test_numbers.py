@@ -173,11 +173,15 @@ def test_serving_client_reads_numbers_with_one_request(tmp_path):
 
 @pytest.mark.slow
 def test_evaluate_numbers_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready):
+    """Every row but the 10 px ones (--heights), each number enlarged 2x by bicubic first (--upscale)."""
     out = tmp_path / "numbers"
-    run_script("evaluate_numbers.py", "--n", "3", "--out", out, check=True, timeout=600)
+    run_script("evaluate_numbers.py", "--n", "3", "--out", out, "--heights", "full,7px", "--upscale", "bicubic",
+               "--scale", "2", check=True, timeout=600)
     data = json.loads((out / "numbers.json").read_text())
     assert data["meta"]["n"] == 3 and data["meta"]["digits"] == "MNIST test split"
-    assert len(data["rows"]) == 14 and len(list((out / "examples").glob("*.png"))) == 14
+    assert data["meta"]["upscaled"] == "bicubic, 2x"
+    assert len(data["rows"]) == 10 and len(list((out / "examples").glob("*.png"))) == 10
+    assert not any("10px" in row["condition"] for row in data["rows"])
     for row in data["rows"]:
         assert row["n"] == 3 and row["string_accuracy"] <= row["digit_accuracy"] + 1e-9
         assert {"baseline_string_accuracy", "baseline_digit_accuracy"} <= set(row)
@@ -188,6 +192,29 @@ def test_evaluate_numbers_end_to_end_on_a_tiny_seeded_set(tmp_path, mnist_ready)
     condition = ev.NumberCondition("touching", "7px", "light_on_dark")
     first, second = ev.make_set(x, y, condition, 3, 0), ev.make_set(x, y, condition, 3, 0)
     assert first[1] == second[1] and all(np.array_equal(a, b) for a, b in zip(first[0], second[0]))  # seeded
+
+
+def test_numbers_are_read_after_the_enlarging_step(mnist_ready):
+    """``enlarge`` gets every composed number, and what it returns is what the readers read."""
+    from hdsr_tf.data import mnist
+    from hdsr_tf.evaluation import numbers as ev
+
+    x, y = mnist.load_arrays("test")
+    condition, seen = ev.NumberCondition("separated", "7px", "dark_on_light"), []
+
+    def reader(crops):  # reads every crop as a confident 3
+        return np.tile(np.eye(10, dtype=np.float32)[3], (len(crops), 1))
+
+    def enlarge(blank):
+        def run(image):
+            seen.append(image.shape)
+            return np.full_like(image, 255) if blank else cv2.resize(image, None, fx=2, fy=2)
+        return run
+
+    composed = ev.make_set(x, y, condition, 4, 0)[0]
+    read = ev.evaluate(x, y, reader, [condition], 4, enlarge=enlarge(False))[0]
+    assert seen == [c.shape for c in composed] and read["digit_accuracy"] > 0
+    assert ev.evaluate(x, y, reader, [condition], 4, enlarge=enlarge(True))[0]["digit_accuracy"] == 0  # nothing read
 
 
 def test_crops_the_model_calls_no_digit_are_left_out():

@@ -12,6 +12,7 @@ from hdsr_tf.data import mnist
 from hdsr_tf.data.splits import recognizer_input
 from hdsr_tf.evaluation import sr_report as sr
 from hdsr_tf.evaluation.classification import predict_labels
+from hdsr_tf.export import load_version
 from hdsr_tf.image_metrics import image_quality
 from hdsr_tf.models import load_model
 
@@ -32,6 +33,11 @@ def test_set(mnist_ready):
     images, labels = mnist.load_arrays("test")
     assert len(labels) == 10000
     return images, labels
+
+
+def served_version(name: str):
+    """A version of the shipped SavedModel, loaded once per test process (seconds each)."""
+    return load_version(SHIPPED / "hybrid" / name)
 
 
 def _metrics(folder: str, name: str = "metrics.json") -> dict:
@@ -99,7 +105,7 @@ def test_shipped_hybrids_match_their_metrics(test_set, folder, scale):
     assert hr_accuracy >= _metrics("cnn")["accuracy"] - 0.001
     if folder == "hybrid_x4":  # the served SavedModel is this hybrid, exported: version 1, and 2 with size routing
         def served(version, x):
-            fn = tf.saved_model.load(str(SHIPPED / "hybrid" / version)).signatures["serving_default"]
+            fn = served_version(version).signatures["serving_default"]
             return np.concatenate([fn(image=tf.constant(x[i:i + 1000]))["probabilities"].numpy()
                                    for i in range(0, len(x), 1000)])
 
@@ -169,8 +175,8 @@ def test_version_3_answers_a_version_1_client_and_reads_like_its_parts(test_set)
     images, labels = test_set
     sample = np.random.default_rng(0).permutation(len(labels))[:500]
     lr, hr = sr.lr_test_images(images[sample], 4)
-    v3 = tf.saved_model.load(str(SHIPPED / "hybrid" / "3")).signatures
-    for version, fn in (("1", tf.saved_model.load(str(SHIPPED / "hybrid" / "1")).signatures), ("3", v3)):
+    v3 = served_version("3").signatures
+    for version, fn in (("1", served_version("1").signatures), ("3", v3)):
         out = fn["serving_default"](image=tf.constant(lr))
         assert {"probabilities", "digit", "confidence", "sr_image"} <= set(out), version
         png = tf.io.encode_png(tf.cast(tf.round(lr[0] * 255), tf.uint8))
@@ -210,7 +216,7 @@ def test_version_4_says_no_digit_as_recorded(test_set):
         for key in ("refused", "accuracy", "ece"):
             assert row[key] == pytest.approx(want[key], abs=0.0005), (row["condition"], key)
     x = images[:500].astype(np.float32) / 255.0
-    v3 = tf.saved_model.load(str(SHIPPED / "hybrid" / "3")).signatures["serving_default"]
+    v3 = served_version("3").signatures["serving_default"]
     np.testing.assert_allclose(run(x)["probabilities"], v3(image=tf.constant(x))["probabilities"].numpy(), atol=1e-5)
 
 
@@ -219,7 +225,7 @@ def test_version_4_answers_no_digit_where_version_1_guessed():
     """Issue 17's table: a blank page, an all-zero or all-NaN tensor, a uniform grey field and random
     noise each got a confident digit from version 1; version 4 answers -1 for each, small or large."""
     rng = np.random.default_rng(0)
-    fn = tf.saved_model.load(str(SHIPPED / "hybrid" / "4")).signatures["serving_default"]
+    fn = served_version("4").signatures["serving_default"]
     for size in (7, 28, 64):
         x = np.stack([np.zeros((size, size, 1)), np.full((size, size, 1), np.nan), np.full((size, size, 1), 0.5),
                       rng.random((size, size, 1))]).astype(np.float32)
@@ -235,8 +241,8 @@ def test_version_5_reads_as_version_4_and_its_bfloat16_twin_agrees_as_recorded(t
     the same graph either way), and on the full test set ``read_bfloat16`` agrees with ``read`` on the digits
     as benchmarks/results/bfloat16.json records (at least 99.95% at every size)."""
     images, labels = test_set
-    v4 = tf.saved_model.load(str(SHIPPED / "hybrid" / "4")).signatures["serving_default"]
-    v5 = tf.saved_model.load(str(SHIPPED / "hybrid" / "5")).signatures
+    v4 = served_version("4").signatures["serving_default"]
+    v5 = served_version("5").signatures
     recorded = json.loads((SHIPPED.parent / "benchmarks" / "results" / "bfloat16.json").read_text())
     assert recorded["savedmodel"] == "saved_models/hybrid/5" and recorded["digits"] == len(labels)
     x = images.reshape(-1, 28, 28, 1).astype(np.float32) / 255.0
@@ -273,7 +279,7 @@ def test_the_any_size_generator_keeps_full_size_digits_and_draws_as_recorded(tes
     def psnr(a, b):  # per-image PSNR (peak 1), averaged: what metrics.image_quality reports, without its SSIM
         return float(np.mean(10 * np.log10(1.0 / np.mean((a - b) ** 2, axis=(1, 2, 3)))))
 
-    same = np.clip(np.concatenate([generator(x[i:i + 1000]).numpy() for i in range(0, len(x), 1000)]), 0, 1)
+    same = sr.super_resolve(generator, x)  # one traced function, clipped to [0, 1]
     assert psnr(same, x) >= 40.0
 
     def edges(a):
@@ -283,11 +289,10 @@ def test_the_any_size_generator_keeps_full_size_digits_and_draws_as_recorded(tes
     recorded = _metrics("esrgan_any_size")["test"]
     for condition in conditions.named_conditions(images, set(recorded)):
         (idx, lr), = condition.parts
-        sr = np.clip(np.concatenate([generator(ResizeTo(28)(lr[i:i + 1000])).numpy()
-                                     for i in range(0, len(lr), 1000)]), 0, 1)
-        assert psnr(sr, x) == pytest.approx(recorded[condition.name]["psnr"], abs=0.02)
-    v5 = tf.saved_model.load(str(SHIPPED / "hybrid" / "5")).signatures["serving_default"]
-    v6 = tf.saved_model.load(str(SHIPPED / "hybrid" / "6")).signatures["serving_default"]
+        drawn = sr.super_resolve(generator, ResizeTo(28)(lr).numpy())
+        assert psnr(drawn, x) == pytest.approx(recorded[condition.name]["psnr"], abs=0.02)
+    v5 = served_version("5").signatures["serving_default"]
+    v6 = served_version("6").signatures["serving_default"]
     for size in (6, 7, 8):
         lr = tf.image.resize(x[:500], (size, size), method="area")
         got, old = v6(image=lr), v5(image=lr)

@@ -36,24 +36,27 @@ def classification_summary(y_true, y_pred) -> dict:
     }
 
 
-def predict_labels(model, images: np.ndarray, batch_size: int = 250) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted labels, probabilities) for uint8 or float images.
+def model_outputs(model, x: np.ndarray, batch_size: int = 250):
+    """A Keras model's outputs for float images, as numpy (a dict for a dict-output model), in batches.
 
-    Calls the model directly rather than ``predict``: under a multi-worker
-    strategy ``predict`` would shard the test set across workers. One
-    ``tf.function`` over batches of 250: the 2x hybrid on the test set took 11 s
-    that way against 15 s eagerly at batch 1024 (same outputs to 1e-6).
+    Calls the model directly rather than ``predict``: under a multi-worker strategy ``predict`` would
+    shard the test set across workers, and one ``tf.function`` over batches of 250 is faster (the 2x
+    hybrid on the test set: 11 s against 15 s eagerly at batch 1024; the jointly fine-tuned 4x hybrid:
+    see benchmarks/NOTES.md, session 16). Same outputs to 1e-6.
     """
-    x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
-
     @tf.function(reduce_retracing=True)
     def run(batch):
         return model(batch, training=False)
 
-    parts = []
-    for i in range(0, len(x), batch_size):
-        out = run(tf.constant(x[i:i + batch_size]))
-        parts.append(np.asarray(out["probabilities"] if isinstance(out, dict) else out))
-    probs = np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
-    return np.argmax(probs, axis=1), probs
+    parts = [run(tf.constant(x[i:i + batch_size], tf.float32)) for i in range(0, len(x), batch_size)]
+    if parts and isinstance(parts[0], dict):
+        return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+    return np.concatenate([np.asarray(p) for p in parts]) if parts else np.zeros((0,), np.float32)
 
+
+def predict_labels(model, images: np.ndarray, batch_size: int = 250) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted labels, probabilities) for uint8 or float images (a hybrid's ``probabilities`` output)."""
+    x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+    out = model_outputs(model, x, batch_size) if len(x) else np.zeros((0, 10), np.float32)
+    probs = out["probabilities"] if isinstance(out, dict) else out
+    return np.argmax(probs, axis=1), probs

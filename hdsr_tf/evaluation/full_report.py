@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from hdsr_tf.errors import MissingFileError
 from hdsr_tf.evaluation import sr_report as sr
+from hdsr_tf.evaluation.classification import model_outputs
 from hdsr_tf.export import latest_version, load_version
 from hdsr_tf.io import write_json
 from hdsr_tf.models import load_model
@@ -87,7 +88,7 @@ def evaluate_scale(models: ScaleModels, images: np.ndarray, labels: np.ndarray, 
     hybrid = _load(models.hybrid)
     result = {"scale": s, "dataset": tag, "num_examples": int(len(labels))}
     if hybrid is not None:
-        out = hybrid.predict(lr, batch_size=500, verbose=0)
+        out = model_outputs(hybrid, lr)
         figure_cols["hybrid SR"] = out["sr_image"]
         rows.append(sr.recognition_row("(e) jointly fine-tuned hybrid", out["probabilities"], labels,
                                        out["sr_image"], hr))
@@ -163,7 +164,8 @@ def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | N
                   "every LR size and method, peers side by side): `python scripts/robustness.py`, committed in "
                   "`reports/robustness/`.", "",
                   "| condition | accuracy | ECE |", "|---|---:|---:|"]
-        lines += [f"| {r['condition']} | {r['accuracy']:.2%} | {r['ece']:.2%} |" for r in robustness_rows]
+        lines += [f"| {r['condition']}{' (row ' + r['as_row'] + ')' if 'as_row' in r else ''} | {r['accuracy']:.2%} | "
+                  f"{r['ece']:.2%} |" for r in robustness_rows]
         lines.append("")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text("\n".join(lines))

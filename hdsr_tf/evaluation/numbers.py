@@ -144,12 +144,16 @@ def baseline_reads(images: list[np.ndarray], truth: list[str], reader: cut_reade
 
 
 def evaluate(images: np.ndarray, labels: np.ndarray, reader: cut_reader.Reader, conditions: list[NumberCondition],
-             n: int, seed: int = 0, line_reader=None, structure: bool = True) -> list[dict]:
+             n: int, seed: int = 0, line_reader=None, structure: bool = True, enlarge=None) -> list[dict]:
     """Each condition's numbers read as ``predict.py --number`` reads them (``structure``: with the form
-    step, which must leave plain numbers as they were), beside the equal-cells baseline."""
+    step, which must leave plain numbers as they were), beside the equal-cells baseline. ``enlarge``
+    (uint8 image -> uint8 image, e.g. ``Upscaler.upscale``) is applied to every composed image first: does
+    super-resolving a small line help the readers, or do they read the small line as well?"""
     rows = []
     for condition in conditions:
         composed, truth = make_set(images, labels, condition, n, seed)
+        if enlarge is not None:
+            composed = [enlarge(image) for image in composed]
         reads, _ = read_fields(composed, reader, line_reader, structure)
         row = {"condition": condition.name, **score([r.number for r in reads], truth)}
         baseline = score(baseline_reads(composed, truth, reader), truth)

@@ -122,6 +122,11 @@ class Upscaler:
 
     def bicubic(self, image: np.ndarray) -> np.ndarray:
         """The same image enlarged by bicubic interpolation alone: what the generator is measured against."""
-        h, w = image.shape[:2]
-        unit = cv2.resize(_as_unit(image), (w * self.scale, h * self.scale), interpolation=cv2.INTER_CUBIC)
-        return np.clip(unit * 255 + 0.5, 0, 255).astype(np.uint8)
+        return bicubic(image, self.scale)
+
+
+def bicubic(image: np.ndarray, scale: int) -> np.ndarray:
+    """uint8 (or [0,1] float) image -> uint8, ``scale`` times larger by bicubic interpolation alone."""
+    h, w = image.shape[:2]
+    unit = cv2.resize(_as_unit(image), (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)
+    return np.clip(unit * 255 + 0.5, 0, 255).astype(np.uint8)
