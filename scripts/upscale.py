@@ -65,6 +65,7 @@ def main():
     import cv2
 
     from hdsr_tf.reading.files import load_image
+    from hdsr_tf.reading.png_stream import write_png
     from hdsr_tf.reading.upscaling import UpscaleError, Upscaler
 
     upscaler = Upscaler(args.generator or GENERATORS[args.scale])
@@ -82,16 +83,17 @@ def main():
     for f, target in zip(files, targets(args.paths, files, Path(args.out), args.scale)):
         try:
             image = load_image(f)
-            result = upscaler.upscale(image, args.ink, args.tile, args.overlap, progress=progress(f.name))
+            height, width = image.shape[0] * args.scale, image.shape[1] * args.scale
             target.parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(target), result)
+            write_png(target, width, height, upscaler.bands(image, args.ink, args.tile, args.overlap,
+                                                            progress=progress(f.name)))
             if args.bicubic:
                 cv2.imwrite(str(target.with_name(target.stem + ".bicubic.png")), upscaler.bicubic(image))
         except (ValueError, UpscaleError, OSError, cv2.error) as e:
             print(f"{f}\terror: {e}")
             failed += 1
             continue
-        print(f"{f}\t{target}\t{result.shape[1]}x{result.shape[0]}")
+        print(f"{f}\t{target}\t{width}x{height}")
     return 1 if failed else 0
 
 

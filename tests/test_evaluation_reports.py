@@ -43,6 +43,11 @@ def test_evaluate_report_has_every_row(tiny_shipped, tmp_path, bicubic_4x):
     numbers = json.loads((out / "report.json").read_text())["numbers"]
     assert [r["n"] for r in numbers] == [3, 3, 3] and "## Whole numbers" in md
     assert [r["condition"].split(",")[0] for r in numbers] == ["separated", "separated", "touching"]
+    from hdsr_tf.evaluation.conditions import SHORT
+
+    robustness = json.loads((out / "report.json").read_text())["robustness"]
+    assert sorted(r["condition"] for r in robustness) == sorted(SHORT)  # each once; 7 px read here (no row (h))
+    assert not any("as_row" in r for r in robustness) and "## Robustness, short" in md
 
 
 @pytest.mark.slow

@@ -33,6 +33,8 @@ def test_tiled_output_equals_the_untiled_one(page, generator):
         tiled = upscaler.upscale(image, tile=16, overlap=16).astype(int)
         assert whole.shape == tiled.shape == (42 * upscaler.scale, 56 * upscaler.scale) + image.shape[2:]
         assert np.abs(whole - tiled).max() <= 1
+        bands = list(upscaler.bands(image, tile=16, overlap=16))  # what upscale.py writes, a row of tiles each
+        assert len(bands) == 3 and np.array_equal(np.concatenate(bands), tiled)
     cut = upscaler.upscale(page, tile=16, overlap=0).astype(int)  # no context: the seams show
     assert np.abs(upscaler.upscale(page, tile=0).astype(int) - cut).max() > 1
 
@@ -84,3 +86,26 @@ def test_upscale_script_on_gray_colour_tiny_and_corrupt_files(page, tmp_path):
     assert sorted(p.name for p in out.rglob("*.png")) == sorted(
         ["gray.x2.png", "gray.x2.bicubic.png", "colour.x2.png", "colour.x2.bicubic.png", "tiny.x2.png",
          "tiny.x2.bicubic.png"])
+
+
+@pytest.mark.parametrize("channels", [0, 3], ids=["gray", "colour"])
+def test_a_png_written_in_bands_decodes_to_the_whole_image(tmp_path, channels):
+    """Bands of uneven heights, written one by one, give exactly the image cv2 reads back (Sub filter
+    wrapping modulo 256 included: the image is random bytes)."""
+    from hdsr_tf.reading.png_stream import write_png
+
+    image = np.random.default_rng(0).integers(0, 256, (37, 23) + ((channels,) if channels else ()), np.uint8)
+    write_png(tmp_path / "a.png", 23, 37, iter([image[:5], image[5:6], image[6:]]))
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "a.png"), cv2.IMREAD_UNCHANGED), image)
+    assert not (tmp_path / "a.png.tmp").exists()
+
+
+def test_a_png_missing_rows_is_refused_and_leaves_no_file(tmp_path):
+    from hdsr_tf.reading.png_stream import write_png
+
+    image = np.zeros((10, 8), np.uint8)
+    with pytest.raises(ValueError, match="9 rows written to a PNG 10 rows high"):
+        write_png(tmp_path / "b.png", 8, 10, iter([image[:9]]))
+    with pytest.raises(ValueError, match="a band of shape"):
+        write_png(tmp_path / "b.png", 8, 10, iter([image[:, :7]]))
+    assert list(tmp_path.iterdir()) == []

@@ -7,12 +7,13 @@ bicubically (colour carries little detail; the usual practice for one-channel SR
 
 Tiles bound the memory: each tile is super-resolved with ``overlap`` pixels of its neighbours around
 it, of which only the centre is kept, so the seams fall where the generator saw context on both
-sides; nothing of full output size is ever held in float, only the uint8 result.
+sides. Nothing of full output size is ever held in float; ``bands`` yields the uint8 result a row of
+tiles at a time, so that ``scripts/upscale.py`` writes it out without holding it whole (``png_stream``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -83,6 +84,12 @@ class Upscaler:
         ``ink``: dark (on light paper), light (on dark), or auto (from the border). ``tile`` is the input
         side of a tile (0: the whole image at once); ``progress(done, total)`` is called after each tile.
         """
+        return np.concatenate(list(self.bands(image, ink, tile, overlap, progress)))
+
+    def bands(self, image: np.ndarray, ink: str = "auto", tile: int = 128, overlap: int = 16,
+              progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
+        """:meth:`upscale`'s result one row of tiles at a time (uint8 bands, top to bottom), so that it can be
+        written out (``png_stream.write_png``) without ever being whole in memory."""
         if ink not in INKS:
             raise UpscaleError(f"ink must be one of {', '.join(INKS)}, not {ink!r}")
         if tile < 0 or overlap < 0:
@@ -97,11 +104,11 @@ class Upscaler:
         invert = dark_ink(luma) if ink == "auto" else ink == "dark"
         paper, ink_level = levels(1.0 - luma if invert else luma)
         del luma
-        out = np.empty((h * s, w * s) + ((3,) if colour else ()), np.uint8)
         side = tile or max(h, w)
         rows, cols = list(_spans(h, side, overlap)), list(_spans(w, side, overlap))
         done = 0
         for y0, y1, py0, py1 in rows:
+            band = np.empty(((y1 - y0) * s, w * s) + ((3,) if colour else ()), np.uint8)
             for x0, x1, px0, px1 in cols:  # each tile converted on its own: no full-size float copy
                 part = _as_unit(image[py0:py1, px0:px1])
                 ycc = cv2.cvtColor(part, cv2.COLOR_BGR2YCrCb) if colour else part[..., None]
@@ -114,11 +121,11 @@ class Upscaler:
                     chroma = cv2.resize(ycc[..., 1:], ((px1 - px0) * s, (py1 - py0) * s),
                                         interpolation=cv2.INTER_CUBIC)[keep]
                     y = cv2.cvtColor(np.dstack([y, chroma]).astype(np.float32), cv2.COLOR_YCrCb2BGR)
-                out[y0 * s:y1 * s, x0 * s:x1 * s] = np.clip(y * 255 + 0.5, 0, 255).astype(np.uint8)
+                band[:, x0 * s:x1 * s] = np.clip(y * 255 + 0.5, 0, 255).astype(np.uint8)
                 done += 1
                 if progress:
                     progress(done, len(rows) * len(cols))
-        return out
+            yield band
 
     def bicubic(self, image: np.ndarray) -> np.ndarray:
         """The same image enlarged by bicubic interpolation alone: what the generator is measured against."""
