@@ -23,7 +23,7 @@ def digit_glyph(char: str) -> np.ndarray:
 
 
 def comb(cells: int = 5, filled=(0, 1, 2, 3, 4), cell=40, height=56, tick=22, wall=2, angle=0.0,
-         colour=INK, ink=INK) -> np.ndarray:
+         colour=INK, ink=INK, glyph=(30, 36)) -> np.ndarray:
     """A BGR comb field: a baseline with a tick between cells, a digit glyph in each ``filled`` cell."""
     w, h = cells * cell + 40, height + 30
     image = np.full((h, w, 3), PAPER, np.uint8)
@@ -32,9 +32,9 @@ def comb(cells: int = 5, filled=(0, 1, 2, 3, 4), cell=40, height=56, tick=22, wa
     for i in range(cells + 1):
         cv2.line(image, (20 + i * cell, base), (20 + i * cell, base - tick), colour, wall)
     for i in filled:
-        g = cv2.resize(digit_glyph(str(i + 1)), (30, 36))
-        x, y = 20 + i * cell + 5, base - 42
-        image[y:y + 36, x:x + 30][g > 100] = ink
+        g = cv2.resize(digit_glyph(str(i + 1)), glyph)
+        x, y = 20 + i * cell + 5, base - glyph[1] - 6
+        image[y:y + glyph[1], x:x + glyph[0]][g > 100] = ink
     if angle:
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         image = cv2.warpAffine(image, m, (w, h), borderValue=PAPER)
@@ -51,6 +51,24 @@ def test_a_comb_gives_one_cell_per_digit_and_its_ticks_are_removed():
         assert a <= box[0] + box[2] / 2 < b
     assert f.structure.any()
     assert f.ink[:, :20].max() < 0.3  # the comb's first tick (at x = 20) is gone
+
+
+def test_a_small_comb_with_thick_ticks_is_found():
+    # under 64 rows the field is worked on enlarged, where a 3 px tick is as wide as its 3 px baseline makes it
+    image = comb(cell=30, height=26, tick=10, wall=3, glyph=(20, 24))
+    assert image.shape[0] < form_structure.WORK_HEIGHT
+    f = form_structure.find(image)
+    assert len(f.cells) == 5
+    assert all(p is not None for p in f.cell_inks())
+
+
+def test_a_digit_touching_the_last_tick_keeps_the_comb_and_its_stroke():
+    image = comb()
+    x, base = 20 + 5 * 40, 56 + 10
+    cv2.line(image, (x, base - 22), (x - 6, base - 44), INK, 3)  # a stroke of the last digit runs into the tick
+    f = form_structure.find(image)
+    assert len(f.cells) == 5
+    assert f.ink[base - 42:base - 30, x - 7:x + 1].max() > 0.5  # the stroke above the tick's length stays
 
 
 def test_an_empty_cell_is_no_digit():
@@ -85,6 +103,34 @@ def test_a_digit_touching_a_box_wall_stays_whole_in_its_cell():
     ink, box = pieces[2]
     assert box[0] <= x + 2 and box[0] + box[2] >= wall + 3  # the part beyond the wall belongs to it
     assert ink[:, -3:].max() > 0.5
+
+
+def test_a_box_whose_side_is_too_faint_to_find_is_still_a_cell():
+    image = np.full((80, 300, 3), PAPER, np.uint8)
+    for i in range(5):
+        cv2.rectangle(image, (10 + i * 56, 10), (10 + i * 56 + 48, 70), INK, 2)
+        g = cv2.resize(digit_glyph(str(i + 1)), (30, 40))
+        image[20:60, 19 + i * 56:49 + i * 56][g > 100] = INK
+    right = 10 + 4 * 56 + 48
+    image[12:69, right - 1:right + 2] = (200, 200, 200)  # the last box's right side, faint and apart from its edges
+    f = form_structure.find(image)
+    assert len(f.cells) == 5  # the boxes' top and bottom edges say where the last box ends
+    assert all(p is not None for p in f.cell_inks())
+
+
+def test_a_row_of_thick_boxes_shrunk_small_is_still_found():
+    # at about 10 px, the walls and the digits just under a box's top edge fill every column beside it on
+    # the inside; the side without is empty, and that marks the edge as printed
+    image = np.full((90, 330, 3), PAPER, np.uint8)
+    for i in range(5):
+        x = 10 + i * 56
+        cv2.rectangle(image, (x, 10), (x + 50, 78), INK, 5)
+        g = cv2.resize(crop_to_ink(digit_glyph(str(i + 2)), 100), (30, 50))
+        image[18:68, x + 10:x + 40][g > 100] = INK
+    small = cv2.resize(image, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    f = form_structure.find(small)
+    assert len(f.cells) == 5
+    assert all(p is not None for p in f.cell_inks())
 
 
 def test_a_dotted_guide_is_found_and_removed():
@@ -278,13 +324,43 @@ def test_a_label_spelled_in_small_digits_at_the_start_is_left_out():
         digits = [DigitRead(k % 10, 0.9, box) for k, box in enumerate(boxes)]
         return NumberRead("".join(str(d.digit) for d in digits), 0.9 ** len(digits), digits)
 
+    blank = np.zeros((30, 160), np.float32)  # no ink between the boxes
     label = [[0, 10, 8, 12], [10, 10, 8, 12]]  # two small glyphs
     number = [[40 + 22 * k, 4, 16, 24] for k in range(5)]  # five digits, 6 px apart
-    got = fields._without_small_ends(read(label + number))
+    got = fields._without_small_ends(read(label + number), blank)
     assert got.number == "23456" and got.confidence == pytest.approx(0.9 ** 5)
-    assert fields._without_small_ends(read(number)).number == "01234"  # nothing small: unchanged
+    assert fields._without_small_ends(read(number), blank).number == "01234"  # nothing small: unchanged
     close = [[28, 10, 8, 12], [38, 10, 8, 12]]  # small, but as close as the digits are to each other
-    assert fields._without_small_ends(read(close + number)).number == "0123456"
+    assert fields._without_small_ends(read(close + number), blank).number == "0123456"
+
+
+def test_a_dropped_label_takes_its_dots_and_small_letters_with_it():
+    def refuse_all(crops):
+        return {"probabilities": np.full((len(crops), 10), 0.1, np.float32), "digit": np.full(len(crops), -1)}
+
+    ink = np.zeros((40, 200), np.float32)
+    ink[10:30, 5:15] = ink[10:30, 20:30] = 1.0  # two letters of a label
+    ink[26:28, 16:19] = 1.0  # a dot between them: too small to count as a piece of the word
+    ink[5:35, 100:180] = 1.0  # the number
+    out = fields.drop_labels([ink], refuse_all)[0]
+    assert out[:, :32].max() == 0.0  # the letters and the dot are gone
+    assert out[5:35, 100:180].min() == 1.0  # the number is untouched
+
+
+def test_one_small_digit_with_unread_letters_beside_it_is_left_out():
+    """The O of "Amount" read as a 0, its other letters as no digit: the 0 is a label's, not the number's."""
+    from hdsr_tf.reading.cut_reader import DigitRead, NumberRead
+
+    def read(boxes):
+        digits = [DigitRead(k % 10, 0.9, box) for k, box in enumerate(boxes)]
+        return NumberRead("".join(str(d.digit) for d in digits), 0.9 ** len(digits), digits)
+
+    boxes = [[0, 10, 8, 12]] + [[40 + 22 * k, 4, 16, 24] for k in range(5)]  # one small glyph, then the number
+    letters = np.zeros((30, 160), np.float32)
+    letters[12:22, 12:34] = 1.0  # "unt": ink that no digit was read from
+    assert fields._without_small_ends(read(boxes), letters).number == "12345"
+    blank = np.zeros((30, 160), np.float32)
+    assert fields._without_small_ends(read(boxes), blank).number == "012345"  # one small digit alone stays
 
 
 def test_the_loader_reads_headers_as_the_served_model_does():

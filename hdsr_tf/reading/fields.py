@@ -25,6 +25,7 @@ from hdsr_tf.reading.files import load_image
 
 WORD_GAP = 0.45  # a gap this many row heights wide parts two words (a label and the number)
 SMALL_WORD = 0.8  # an outer word under this share of the tallest word's height is a printed label
+MIN_CELLS = 3  # fewer cells than this do not say where one digit ends and the next begins
 
 
 def _read_cells(pieces: list[list], reader: Reader) -> list[NumberRead]:
@@ -44,11 +45,22 @@ def _read_cells(pieces: list[list], reader: Reader) -> list[NumberRead]:
     return out
 
 
-def _one_per_cell(read: NumberRead, cells: list[tuple[int, int]]) -> bool:
-    """Whether the line reader found exactly one digit in each non-empty cell and none elsewhere."""
+def _fits_cells(read: NumberRead, cells: list[tuple[int, int]], filled: list[bool]) -> bool:
+    """Whether the line reader's digits fit the cells: exactly one in each non-empty cell, and any other
+    one where the cell step may have lost a digit: in a cell it found empty, or past either end of the
+    cells and as tall as the others (a box it missed). Fewer than three cells are no evidence at all."""
+    if len(cells) < MIN_CELLS:
+        return True
     centres = [d.box[0] + d.box[2] / 2 for d in read.digits]
     owners = [next((k for k, (a, b) in enumerate(cells) if a <= c < b), -1) for c in centres]
-    return len(owners) == len(cells) and owners == list(range(len(cells)))
+    kept = [k for k in owners if k >= 0 and filled[k]]
+    if kept != [k for k in range(len(cells)) if filled[k]]:
+        return False
+    if not read.digits:
+        return True  # no digit, and no cell holds one
+    tall = SMALL_WORD * float(np.median([d.box[3] for d in read.digits]))
+    return all(k >= 0 or ((c < cells[0][0] or c >= cells[-1][1]) and d.box[3] >= tall)
+               for k, c, d in zip(owners, centres, read.digits))
 
 
 def _words(ink: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
@@ -76,7 +88,7 @@ def drop_labels(inks: list[np.ndarray], reader: Reader) -> list[np.ndarray]:
     apart by a wide gap) when the SavedModel calls most of its pieces "no digit", or any of them when
     the word is printed smaller than the tallest one (labels are set in small type, and a label's
     O, I or l reads as a digit). All pieces asked about go to ``reader`` in one batch."""
-    asks = []  # (image, labels, word, its first crop, whether it is small)
+    asks = []  # (image, labels, every word's pieces, the word, its first crop, whether it is small)
     crops = []
     for n, ink in enumerate(inks):
         labels, words = _words(ink)
@@ -87,14 +99,19 @@ def drop_labels(inks: list[np.ndarray], reader: Reader) -> list[np.ndarray]:
             word = words[k]
             if len(word) < 2:
                 continue
-            asks.append((n, labels, word, len(crops), heights[k] < SMALL_WORD * max(heights)))
+            members = [i for w in words for i in w]
+            asks.append((n, labels, members, word, len(crops), heights[k] < SMALL_WORD * max(heights)))
             crops += [cut_reader.mnist_frame(np.where(labels == i, ink, 0.0)[_box(labels == i)]) for i in word]
     refused = cut_reader.read_crops(reader, np.stack(crops)[..., None]).refused if crops else np.zeros(0, bool)
     out = list(inks)
-    for n, labels, word, first, small in asks:
+    for n, labels, pieces, word, first, small in asks:
         share = refused[first:first + len(word)].mean()
         if share > 0.5 or (small and share > 0):
-            gone = cv2.dilate(np.isin(labels, word).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            gone = np.isin(labels, word)
+            span = _box(gone)[1]
+            within = labels[:, span]  # a label's small letters and dots (too small to count as pieces) go too
+            gone[:, span] |= (within > 0) & ~np.isin(within, pieces)
+            gone = cv2.dilate(gone.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
             out[n] = np.where(gone, 0.0, out[n])
     return out
 
@@ -109,10 +126,19 @@ def _box(mask: np.ndarray) -> tuple[slice, slice]:
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
-def _without_small_ends(read: NumberRead) -> NumberRead:
+def _unread_ink(ink: np.ndarray, left: DigitRead, right: DigitRead, height: float) -> bool:
+    """Whether ink that no digit was read from lies between two digits' boxes, set apart by white space
+    (the rest of a printed word; small touching digits join the next digit)."""
+    a, b = left.box[0] + left.box[2], right.box[0]
+    cols = (ink[:, a:b] > 0.3).any(axis=0)
+    return b > a and int(cols.sum()) >= 0.3 * height and not cols.all()
+
+
+def _without_small_ends(read: NumberRead, ink: np.ndarray) -> NumberRead:
     """A run of two or more digits at either end whose boxes are under SMALL_WORD of the others' median
     height, set apart from them by a wider gap than theirs, is a printed label the line reader spelled
-    as digits: it is left out."""
+    as digits: it is left out. So is one such digit when ink that was read as no digit lies between it
+    and the rest (the O of "Amount", its other letters unread)."""
     digits = read.digits
     if len(digits) < 4:
         return read
@@ -123,8 +149,10 @@ def _without_small_ends(read: NumberRead) -> NumberRead:
         lo += 1
     while hi > lo and small[hi - 1]:
         hi -= 1
-    lo = lo if lo >= 2 else 0
-    hi = hi if len(digits) - hi >= 2 else len(digits)
+    tall = float(np.median(heights))
+    lo = lo if lo >= 2 or (lo == 1 and _unread_ink(ink, digits[0], digits[1], tall)) else 0
+    hi = hi if len(digits) - hi >= 2 or (len(digits) - hi == 1 and _unread_ink(ink, digits[-2], digits[-1], tall)) \
+        else len(digits)
     if hi - lo < 2:
         return read
     left = [d.box[0] for d in digits]
@@ -148,8 +176,8 @@ def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=Non
     """Images of numbers (gray or BGR) -> (one :class:`NumberRead` each, boxes in input pixels; the
     :class:`form_structure.Field` found in each, None with ``structure=False``, which reads the image as it is).
 
-    A field with cells is read both ways: the line reader's reading stands when it puts one digit in
-    each non-empty cell (it reads a broken or crossing digit better than a crop does); otherwise the
+    A field with cells is read both ways: the line reader's reading stands when its digits fit the cells
+    (:func:`_fits_cells`; it reads a broken or crossing digit better than a crop does); otherwise the
     cells' reading does (the line reader took a wall's remnant for a one, or joined two cells)."""
     if structure and len(images) > 1:  # OpenCV and numpy release the GIL: 1.45x on 2 cores
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
@@ -162,11 +190,11 @@ def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=Non
     reads = line_reader.read_inks(inks, crop_reader=reader) if line_reader is not None \
         else cut_reader.read_inks(inks, reader)
     if structure:
-        reads = [_without_small_ends(r) for r in reads]
-    # cells are read only where the line reader did not put one digit in each non-empty cell
+        reads = [_without_small_ends(r, ink) for r, ink in zip(reads, inks)]
+    # cells are read only where the line reader's digits do not fit them
     pieces = {i: f.cell_inks() for i, f in enumerate(fields) if f is not None and f.cells and reader is not None}
     celled = [i for i, cell_pieces in pieces.items()
-              if not _one_per_cell(reads[i], [c for c, p in zip(fields[i].cells, cell_pieces) if p is not None])]
+              if not _fits_cells(reads[i], fields[i].cells, [p is not None for p in cell_pieces])]
     for i, by_cell in zip(celled, _read_cells([pieces[i] for i in celled], reader) if celled else []):
         reads[i] = by_cell
     for f, read in zip(fields, reads):

@@ -126,7 +126,7 @@ def find(image: np.ndarray) -> Field:
     if not groups:
         return unchanged
     walls, bounds = printed.walls(mask, lines, groups)
-    if factor >= 3 and not walls.any():
+    if factor >= 3 and not walls.any() and not bounds:
         # a lone line in a tiny image: the touching strokes of 7 px digits can look like one, and the line
         # reader, trained with ruling lines, reads a rule under small digits as well as without it
         return unchanged

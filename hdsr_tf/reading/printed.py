@@ -95,9 +95,14 @@ def horizontal_lines(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]
         # through the writing's own strokes (digits that touch) never leaves it
         span = (runs[y0:y1] > 0).any(axis=0)
         edge = max(2, y1 - y0)  # the line's own soft edge is not writing near it
-        around = np.concatenate([mask[max(0, y0 - edge - near):max(0, y0 - edge)],
-                                 mask[y1 + edge:y1 + edge + near]]).any(axis=0)
-        if (span & ~around).sum() >= LONE_SHARE * span.sum():
+        above = mask[max(0, y0 - edge - near):max(0, y0 - edge)].any(axis=0)
+        below = mask[y1 + edge:y1 + edge + near].any(axis=0)
+        lone = (span & ~(above | below)).sum() >= LONE_SHARE * span.sum()
+        # the outer edge of a row of boxes or cells, thick and shrunk: its walls and digits fill the side
+        # within, but nothing lies on the side without, all along one run as wide as the ink
+        outer = len(stretches(span)) == 1 and span.sum() >= 0.9 * extent \
+            and min(above[span].mean(), below[span].mean()) <= 0.1
+        if lone or outer:
             # the line's pixels, out to its true ends (the closing and opening trim a dotted line's)
             reach = cv2.dilate(runs[y0:y1], cv2.getStructuringElement(cv2.MORPH_RECT, (2 * gap + 1, 1)))
             lines[y0:y1] = (reach > 0) & (mask[y0:y1] > 0)
@@ -146,10 +151,33 @@ def walls(mask: np.ndarray, lines: np.ndarray, groups: list[tuple[int, int]]) ->
     runs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run)))
     pieces, labels = _components(runs)
     walls = [p for p in pieces if p[3] <= top[1] + tol and p[4] >= bottom[0] - tol]
+    boxes = [x for box in _box_edges(lines, top, bottom) for x in box]
     if len(walls) < 2:
-        return none
+        return (none[0], boxes) if boxes else none
     found = _straight(labels, walls)
-    return found, [(a + b) / 2 for a, b in stretches(found.any(axis=0))]
+    return found, boxes or [(a + b) / 2 for a, b in stretches(found.any(axis=0))]
+
+
+def _box_edges(lines: np.ndarray, top: tuple[int, int], bottom: tuple[int, int]) -> list[tuple[int, int]]:
+    """Separate boxes, from their edges: the top and the bottom line are each a row of runs of one length,
+    one per box, lined up. The runs' ends are the boxes' sides, even a side too faint or broken to be
+    found as a wall (at 10 px a box's wall is a gray smear). [] when the lines are not such rows (a
+    table's lines run through)."""
+    edges = []
+    for y0, y1 in (top, bottom):
+        runs = stretches(lines[y0:y1].any(axis=0))
+        longest = max((b - a for a, b in runs), default=0)
+        edges.append([(a, b) for a, b in runs if b - a >= 0.5 * longest])
+    upper, lower = edges
+    if len(upper) != len(lower) or len(upper) < MIN_WALLS:
+        return []
+    lengths = np.array([b - a for a, b in upper])
+    if lengths.min() < 0.8 * np.median(lengths) or lengths.max() > 1.25 * np.median(lengths):
+        return []
+    slack = 0.15 * float(np.median(lengths))
+    if any(abs(a - c) > slack or abs(b - d) > slack for (a, b), (c, d) in zip(upper, lower)):
+        return []
+    return [(min(a, c), max(b, d)) for (a, b), (c, d) in zip(upper, lower)]
 
 
 def _ticks(closed: np.ndarray, lines: np.ndarray, group: tuple[int, int]) -> tuple[np.ndarray, list[float]]:
@@ -160,6 +188,7 @@ def _ticks(closed: np.ndarray, lines: np.ndarray, group: tuple[int, int]) -> tup
     g0, g1 = group
     tol = 2
     cols = np.flatnonzero(lines[g0:g1].any(axis=0))
+    widest = max(6, 0.02 * w, 1.5 * (g1 - g0))  # a tick is printed with the pen of its line, enlarged or not
     for up in (True, False):  # ticks standing on the line, then hanging from it
         side = closed[:g0][::-1] if up else closed[g1:]
         run = np.cumprod(side > 0, axis=0).sum(axis=0) if side.size else np.zeros(w, int)
@@ -167,7 +196,7 @@ def _ticks(closed: np.ndarray, lines: np.ndarray, group: tuple[int, int]) -> tup
         bands = []
         for a, b in stretches(run >= shortest):  # split where the run length jumps (a tick beside a digit)
             cuts = [a] + [x for x in range(a + 1, b) if abs(int(run[x]) - int(run[x - 1])) > tol] + [b]
-            bands += [(c, d) for c, d in zip(cuts[:-1], cuts[1:]) if d - c <= max(6, 0.02 * w)]
+            bands += [(c, d) for c, d in zip(cuts[:-1], cuts[1:]) if d - c <= widest]
         lengths = [int(np.median(run[a:b])) for a, b in bands]
         best = []
         for length in set(lengths):
@@ -175,15 +204,19 @@ def _ticks(closed: np.ndarray, lines: np.ndarray, group: tuple[int, int]) -> tup
             best = same if len(same) > len(best) else best
         if len(best) < MIN_WALLS:
             continue
+        length = int(np.median([int(np.median(run[a:b])) for a, b in best]))
+        # a tick that a digit's stroke touches runs on past the others: on the pitch, it is still a tick
+        best = [band for band, n in zip(bands, lengths) if n >= length - tol]
         centres = np.array([(a + b) / 2 for a, b in best])
         bounds = _even(centres, cols[0], cols[-1])
         if bounds is None:
             continue
-        length = int(np.median([int(np.median(run[a:b])) for a, b in best]))
+        reach = max(2.0, 0.12 * (bounds[1] - bounds[0]))
         found = np.zeros_like(closed, bool)
         rows = slice(max(0, g0 - length), g0) if up else slice(g1, g1 + length)
-        for a, b in best:
-            found[rows, a:b] = closed[rows, a:b] > 0
+        for (a, b), c in zip(best, centres):
+            if np.abs(np.asarray(bounds) - c).min() <= reach:  # only its own length: the digit stays
+                found[rows, a:b] = closed[rows, a:b] > 0
         return found, bounds
     return np.zeros_like(closed, bool), []
 
