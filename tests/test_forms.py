@@ -71,6 +71,19 @@ def test_a_digit_touching_the_last_tick_keeps_the_comb_and_its_stroke():
     assert f.ink[base - 42:base - 30, x - 7:x + 1].max() > 0.5  # the stroke above the tick's length stays
 
 
+def test_short_strokes_hanging_from_a_bar_over_tall_writing_are_no_comb():
+    # the bar of touching 5s and 7s with the tops of their strokes below it looks like an upside-down comb,
+    # but its "ticks" are a small share of the writing's height; a comb's are a good share of it
+    image = np.full((70, 220), 245, np.uint8)
+    cv2.line(image, (20, 10), (180, 10), 30, 3)
+    for x in range(20, 181, 40):
+        cv2.line(image, (x, 10), (x, 17), 30, 3)
+    for x in range(40, 180, 40):
+        cv2.line(image, (x, 14), (x - 6, 60), 30, 3)  # the digits' bodies, between the strokes
+    f = form_structure.find(image)
+    assert f.cells == []
+
+
 def test_an_empty_cell_is_no_digit():
     f = form_structure.find(comb(filled=(0, 1, 3, 4)))
     assert len(f.cells) == 5
@@ -357,8 +370,11 @@ def test_one_small_digit_with_unread_letters_beside_it_is_left_out():
 
     boxes = [[0, 10, 8, 12]] + [[40 + 22 * k, 4, 16, 24] for k in range(5)]  # one small glyph, then the number
     letters = np.zeros((30, 160), np.float32)
-    letters[12:22, 12:34] = 1.0  # "unt": ink that no digit was read from
+    letters[12:22, 10:38] = 1.0  # "unt": ink that no digit was read from, wider than a digit is high
     assert fields._without_small_ends(read(boxes), letters).number == "12345"
+    mark = np.zeros((30, 160), np.float32)
+    mark[12:22, 20:30] = 1.0  # one stray mark, narrower than a digit is high: the small digit stays
+    assert fields._without_small_ends(read(boxes), mark).number == "012345"
     blank = np.zeros((30, 160), np.float32)
     assert fields._without_small_ends(read(boxes), blank).number == "012345"  # one small digit alone stays
 

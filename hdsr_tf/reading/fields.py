@@ -128,10 +128,11 @@ def _box(mask: np.ndarray) -> tuple[slice, slice]:
 
 def _unread_ink(ink: np.ndarray, left: DigitRead, right: DigitRead, height: float) -> bool:
     """Whether ink that no digit was read from lies between two digits' boxes, set apart by white space
-    (the rest of a printed word; small touching digits join the next digit)."""
+    and as wide as a digit is high (the rest of a printed word: a lone stray mark is narrower, and small
+    touching digits join the next digit)."""
     a, b = left.box[0] + left.box[2], right.box[0]
     cols = (ink[:, a:b] > 0.3).any(axis=0)
-    return b > a and int(cols.sum()) >= 0.3 * height and not cols.all()
+    return b > a and int(cols.sum()) >= height and not cols.all()
 
 
 def _without_small_ends(read: NumberRead, ink: np.ndarray) -> NumberRead:

@@ -209,8 +209,9 @@ def _ticks(closed: np.ndarray, lines: np.ndarray, group: tuple[int, int]) -> tup
         best = [band for band, n in zip(bands, lengths) if n >= length - tol]
         centres = np.array([(a + b) / 2 for a, b in best])
         bounds = _even(centres, cols[0], cols[-1])
-        if bounds is None:
-            continue
+        rows_inked = np.flatnonzero(side.any(axis=1))
+        if bounds is None or length < 0.2 * (rows_inked[-1] + 1):  # a comb's ticks: a good share of the writing's
+            continue  # height (a digit's stroke hanging from the bar of touching 5s and 7s is not)
         reach = max(2.0, 0.12 * (bounds[1] - bounds[0]))
         found = np.zeros_like(closed, bool)
         rows = slice(max(0, g0 - length), g0) if up else slice(g1, g1 + length)
