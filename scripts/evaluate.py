@@ -63,6 +63,8 @@ def main():
         for tag, images, labels in sets:
             print(f"[{scale}x] evaluating on {tag} ({len(labels)} digits)", flush=True)
             r = evaluate_scale(models, images, labels, out, tag, speed=not args.no_speed and tag == "mnist")
+            if "savedmodel_speed" in r:
+                r["machine"] = cli.machine()  # a speed figure names the CPU it was measured on
             for row in r["rows"]:
                 print(f"  {row['name']:<55} accuracy {row['accuracy']:.2%}"
                       + (f"  PSNR {row['psnr']:.2f} dB  SSIM {row['ssim']:.4f}" if row["psnr"] else ""))

@@ -143,7 +143,8 @@ def write_report(results: list[dict], out_dir: Path, number_rows: list[dict] | N
                 lines.append(f"SavedModel vs (e): identical predictions: {row['identical_predictions_to_e']}, "
                              f"max probability difference {row['max_probability_difference']:.2e}.\n")
         if "savedmodel_speed" in r:
-            lines.append(f"SavedModel {r.get('savedmodel_speed_version', '')} speed (this machine): " + "; ".join(
+            where = r.get("machine", "this machine")
+            lines.append(f"SavedModel {r.get('savedmodel_speed_version', '')} speed ({where}): " + "; ".join(
                 f"batch {b}: p50 {v['p50_ms']:.2f} ms, {v['images_per_s']:.0f} images/s"
                 for b, v in r["savedmodel_speed"].items()) + "\n")
         lines += [f"![comparison]({r['figure']})", ""]
