@@ -360,6 +360,26 @@ def test_a_dropped_label_takes_its_dots_and_small_letters_with_it():
     assert out[5:35, 100:180].min() == 1.0  # the number is untouched
 
 
+def test_the_line_readers_digits_fit_the_cells_only_where_the_cell_step_may_have_lost_one():
+    from hdsr_tf.reading.cut_reader import DigitRead, NumberRead
+
+    def read(lefts, heights=None):
+        heights = heights or [24] * len(lefts)
+        digits = [DigitRead(k % 10, 0.9, [x, 4, 16, h]) for k, (x, h) in enumerate(zip(lefts, heights))]
+        return NumberRead("".join(str(d.digit) for d in digits), 0.9, digits)
+
+    cells = [(40 * k, 40 * k + 32) for k in range(5)]  # five boxes, 8 px apart
+    one_each = read([8 + 40 * k for k in range(5)])
+    assert fields._fits_cells(one_each, cells, [True] * 5)
+    assert fields._fits_cells(one_each, cells, [True, True, False, True, True])  # a digit the cells lost
+    assert not fields._fits_cells(read([8, 48, 60, 88, 128, 168]), cells, [True] * 5)  # two in one cell
+    assert not fields._fits_cells(read([8, 26, 48, 88, 128, 168]), cells, [True] * 5)  # one in a gap: a wall
+    assert fields._fits_cells(one_each, cells[:4], [True] * 4)  # a box missed past the end
+    small_last = read([8 + 40 * k for k in range(5)], [24, 24, 24, 24, 12])
+    assert not fields._fits_cells(small_last, cells[:4], [True] * 4)  # ...but not a small glyph (a label's)
+    assert fields._fits_cells(read([8, 120]), cells[:2], [True, True])  # two cells say nothing
+
+
 def test_one_small_digit_with_unread_letters_beside_it_is_left_out():
     """The O of "Amount" read as a 0, its other letters as no digit: the 0 is a label's, not the number's."""
     from hdsr_tf.reading.cut_reader import DigitRead, NumberRead
