@@ -95,11 +95,11 @@ def drop_labels(inks: list[np.ndarray], reader: Reader) -> list[np.ndarray]:
         if len(words) < 2:
             continue
         heights = [_word_height(labels, w) for w in words]
+        members = [i for w in words for i in w]
         for k in {0, len(words) - 1}:
             word = words[k]
             if len(word) < 2:
                 continue
-            members = [i for w in words for i in w]
             asks.append((n, labels, members, word, len(crops), heights[k] < SMALL_WORD * max(heights)))
             crops += [cut_reader.mnist_frame(np.where(labels == i, ink, 0.0)[_box(labels == i)]) for i in word]
     refused = cut_reader.read_crops(reader, np.stack(crops)[..., None]).refused if crops else np.zeros(0, bool)

@@ -212,7 +212,7 @@ def _ticks(closed: np.ndarray, lines: np.ndarray, group: tuple[int, int]) -> tup
         rows_inked = np.flatnonzero(side.any(axis=1))
         if bounds is None or length < 0.2 * (rows_inked[-1] + 1):  # a comb's ticks: a good share of the writing's
             continue  # height (a digit's stroke hanging from the bar of touching 5s and 7s is not)
-        reach = max(2.0, 0.12 * (bounds[1] - bounds[0]))
+        reach = _pitch_slack(bounds[1] - bounds[0])
         found = np.zeros_like(closed, bool)
         rows = slice(max(0, g0 - length), g0) if up else slice(g1, g1 + length)
         for (a, b), c in zip(best, centres):
@@ -220,6 +220,11 @@ def _ticks(closed: np.ndarray, lines: np.ndarray, group: tuple[int, int]) -> tup
                 found[rows, a:b] = closed[rows, a:b] > 0
         return found, bounds
     return np.zeros_like(closed, bool), []
+
+
+def _pitch_slack(pitch: float) -> float:
+    """How far a tick may sit from its place on a comb's pitch and still count as on it."""
+    return max(2.0, 0.12 * pitch)
 
 
 def _even(centres: np.ndarray, first: int, last: int) -> list[float] | None:
@@ -233,7 +238,7 @@ def _even(centres: np.ndarray, first: int, last: int) -> list[float] | None:
         if pitch < 4:
             break
         grid = first + pitch * np.arange(count + 1)
-        near = np.abs(centres[:, None] - grid[None, :]) <= max(2.0, 0.12 * pitch)
+        near = np.abs(centres[:, None] - grid[None, :]) <= _pitch_slack(pitch)
         hit = near.any(axis=0)
         share = hit.mean()
         if hit[0] and hit[-1] and hit.sum() >= MIN_TICKS and share >= 2 / 3 and share >= best_share:
