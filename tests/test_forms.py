@@ -347,6 +347,37 @@ def test_a_label_spelled_in_small_digits_at_the_start_is_left_out():
     assert fields._without_small_ends(read(close + number), blank).number == "0123456"
 
 
+def test_a_label_beside_a_number_on_a_rule_in_a_small_field_is_left_out():
+    """Shrunk to 10 px digits, a rule is left in the ink for the line reader (``Field.guide`` says where);
+    the label is still found: without the rule the digits are pieces of their own, not one with it, and
+    the label's letters, run together into one small piece, are a word the reader refuses."""
+    big = np.full((80, 420), 245, np.uint8)
+    cv2.putText(big, "Ref", (6, 56), cv2.FONT_HERSHEY_PLAIN, 1.4, 30, 2, cv2.LINE_AA)
+    cv2.line(big, (100, 66), (410, 66), 30, 3)
+    for i, c in enumerate("13579"):
+        g = cv2.resize(digit_glyph(c), (30, 40))
+        big[28:68, 115 + i * 58:145 + i * 58][g > 100] = 30
+    small = cv2.resize(big, (105, 20), interpolation=cv2.INTER_AREA)
+    field = form_structure.find(small)
+    assert not field.structure.any() and field.guide is not None and field.guide[16:18].any()
+    assert np.array_equal(field.ink, to_ink(small))  # the rule stays in the ink
+
+    def refuse_first(crops):  # the label's piece comes first
+        digit = np.zeros(len(crops), int)
+        digit[0] = -1
+        return {"probabilities": np.full((len(crops), 10), 0.1, np.float32), "digit": digit}
+
+    kept = fields.drop_labels([field.ink], refuse_first, [field.guide])[0]
+    assert kept[:, :22].max() == 0 and kept[:, 28:].max() > 0.9  # the label gone; digits and rule stay
+    words = [fields._words(field.ink, guide)[1] for guide in (field.guide, None)]
+    assert [len(w) for w in words[0][1:]] == [1] * 5  # five digits, each a piece of its own
+    labels = fields._words(field.ink, field.guide)[0]
+    digit = words[0][1]  # a digit standing on the rule is as tall as the rule's rows under it make it
+    assert fields._word_height(labels, digit, field.guide) > fields._word_height(labels, digit)
+    assert not fields._run_together(labels, digit[0]) and fields._run_together(labels, words[0][0][0])
+    assert len(words[1]) == 2 and len(words[1][1]) == 1  # without the guide: one piece, digits and rule
+
+
 def test_a_dropped_label_takes_its_dots_and_small_letters_with_it():
     def refuse_all(crops):
         return {"probabilities": np.full((len(crops), 10), 0.1, np.float32), "digit": np.full(len(crops), -1)}

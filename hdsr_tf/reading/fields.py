@@ -63,16 +63,20 @@ def _fits_cells(read: NumberRead, cells: list[tuple[int, int]], filled: list[boo
                for k, c, d in zip(owners, centres, read.digits))
 
 
-def _words(ink: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+def _words(ink: np.ndarray, guide: np.ndarray | None = None) -> tuple[np.ndarray, list[list[int]]]:
     """(component labels of the ink's pieces above 0.3, its words: the pieces' labels grouped left to right,
-    a new word after a gap wider than WORD_GAP x the row's height); specks are left out."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0.3).astype(np.uint8), connectivity=8)
+    a new word after a gap wider than WORD_GAP x the row's height); specks are left out. A ``guide`` (a
+    printed line left in the ink) is not ink here: digits written on it would be one piece with it."""
+    strong = ink > 0.3
+    if guide is not None:
+        strong &= ~guide
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(strong.astype(np.uint8), connectivity=8)
     if count <= 2:
         return labels, []
     areas = stats[1:, cv2.CC_STAT_AREA]
     pieces = sorted((int(stats[i, 0]), int(stats[i, 0] + stats[i, 2]), i) for i in range(1, count)
                     if areas[i - 1] >= 0.08 * areas.max())
-    rows = np.flatnonzero((ink > 0.3).any(axis=1))
+    rows = np.flatnonzero(strong.any(axis=1))
     gap = WORD_GAP * (rows[-1] - rows[0] + 1)
     words, right = [], -1e9
     for x0, x1, i in pieces:
@@ -83,24 +87,27 @@ def _words(ink: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
     return labels, words
 
 
-def drop_labels(inks: list[np.ndarray], reader: Reader) -> list[np.ndarray]:
+def drop_labels(inks: list[np.ndarray], reader: Reader, guides: list | None = None) -> list[np.ndarray]:
     """Erases a printed label beside a number: the first or last word of a line (two pieces or more, set
     apart by a wide gap) when the SavedModel calls most of its pieces "no digit", or any of them when
     the word is printed smaller than the tallest one (labels are set in small type, and a label's
-    O, I or l reads as a digit). All pieces asked about go to ``reader`` in one batch."""
+    O, I or l reads as a digit; a small word may be one piece when its letters run together, shrunk).
+    ``guides``: each ink's printed line left in it (``Field.guide``), or None. All pieces asked about go
+    to ``reader`` in one batch."""
     asks = []  # (image, labels, every word's pieces, the word, its first crop, whether it is small)
     crops = []
     for n, ink in enumerate(inks):
-        labels, words = _words(ink)
+        guide = guides[n] if guides else None
+        labels, words = _words(ink, guide)
         if len(words) < 2:
             continue
-        heights = [_word_height(labels, w) for w in words]
+        heights = [_word_height(labels, w, guide) for w in words]
         members = [i for w in words for i in w]
         for k in {0, len(words) - 1}:
-            word = words[k]
-            if len(word) < 2:
+            word, small = words[k], heights[k] < SMALL_WORD * max(heights)
+            if len(word) < 2 and not (small and _run_together(labels, word[0])):
                 continue
-            asks.append((n, labels, members, word, len(crops), heights[k] < SMALL_WORD * max(heights)))
+            asks.append((n, labels, members, word, len(crops), small))
             crops += [cut_reader.mnist_frame(np.where(labels == i, ink, 0.0)[_box(labels == i)]) for i in word]
     refused = cut_reader.read_crops(reader, np.stack(crops)[..., None]).refused if crops else np.zeros(0, bool)
     out = list(inks)
@@ -116,8 +123,21 @@ def drop_labels(inks: list[np.ndarray], reader: Reader) -> list[np.ndarray]:
     return out
 
 
-def _word_height(labels: np.ndarray, word: list[int]) -> int:
-    rows = np.flatnonzero(np.isin(labels, word).any(axis=1))
+def _run_together(labels: np.ndarray, piece: int) -> bool:
+    """Whether one piece is as wide as letters run together (a shrunk label): 1.5x its height or more. The
+    remnant of a digit cut by a rule, or a lone small digit, is narrower."""
+    rows, cols = _box(labels == piece)
+    return cols.stop - cols.start >= 1.5 * (rows.stop - rows.start)
+
+
+def _word_height(labels: np.ndarray, word: list[int], guide: np.ndarray | None = None) -> int:
+    """Rows from a word's top to its bottom; with a ``guide``, the line under its columns counts too (a digit
+    written across it was cut in two by leaving it out, and is no shorter for that)."""
+    mask = np.isin(labels, word)
+    if guide is not None:
+        span = _box(mask)[1]
+        mask[:, span] |= guide[:, span]
+    rows = np.flatnonzero(mask.any(axis=1))
     return int(rows[-1] - rows[0] + 1)
 
 
@@ -187,7 +207,7 @@ def read_fields(images: list[np.ndarray], reader: Reader | None, line_reader=Non
         fields = [form_structure.find(image) if structure else None for image in images]
     inks = [form_structure.main_row(f.ink) if f is not None else to_ink(image) for f, image in zip(fields, images)]
     if structure and reader is not None:
-        inks = drop_labels(inks, reader)
+        inks = drop_labels(inks, reader, [f.guide if f is not None else None for f in fields])
     reads = line_reader.read_inks(inks, crop_reader=reader) if line_reader is not None \
         else cut_reader.read_inks(inks, reader)
     if structure:

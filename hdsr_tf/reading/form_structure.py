@@ -53,6 +53,7 @@ class Field:
     cells: list = field(default_factory=list)  # columns [x0, x1) of each cell, left to right; [] for none
     rows: tuple = (0, 0)  # rows [top, bottom) of the cells (the whole height when there are no lines)
     matrix: np.ndarray | None = None  # 2x3 affine from input pixels to this frame (None: the input's own)
+    guide: np.ndarray | None = None  # bool [H,W]: a lone printed line left in ``ink`` for the readers
 
     def to_input(self, box: list[int]) -> list[int]:
         """A box [x, y, w, h] in this frame -> the box around it in the input's pixels."""
@@ -128,7 +129,12 @@ def find(image: np.ndarray) -> Field:
     walls, bounds = printed.walls(mask, lines, groups)
     if factor >= 3 and not walls.any() and not bounds:
         # a lone line in a tiny image: the touching strokes of 7 px digits can look like one, and the line
-        # reader, trained with ruling lines, reads a rule under small digits as well as without it
+        # reader, trained with ruling lines, reads a rule under small digits as well as without it. It is
+        # left in the ink, and only said where it is (``guide``): a label beside it is found without it
+        line = cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)) * (ink > 0.02)
+        back = cv2.warpAffine(line.astype(np.float32), cv2.invertAffineTransform(matrix),
+                              (original.shape[1], original.shape[0]), flags=cv2.INTER_LINEAR)
+        unchanged.guide = back > 0.25
         return unchanged
     structure = lines | walls
     structure = cv2.dilate(structure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (ink > 0.02)
