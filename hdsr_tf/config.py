@@ -89,6 +89,10 @@ class DetectorConfig(RunSettings):
     batch_size: int = _help("global batch size", default=128)
     epochs: int = _help("epochs", default=8)
     filters: str = _help("filters per stage, comma-separated (FLOPs grow with their square)", default="16,32,64")
+    reader: str = _help("a recognizer .keras: train a no-digit head on its own frozen features instead of a "
+                        "separate detector (--filters unused); the run saves the reader with its head",
+                        default="")
+    head_units: int = _help("hidden units of the head (with --reader)", default=64)
     max_false_refusals: float = _help("the threshold is the lowest no-digit probability that refuses at most "
                                       "this fraction of validation digits (issue 17 allows 0.2 percent of test digits)",
                                       default=0.002)

@@ -15,6 +15,10 @@ above --no-digit-threshold. Version 4, the served one, as saved_models/hybrid/VE
       --generator saved_models/esrgan_x4_blind/generator_psnr.keras \
       --full-resolution saved_models/cnn_robust/recognizer.keras \
       --detector saved_models/detector/detector.keras --no-digit-threshold 0.9314 --version 4
+
+Without --detector, a --direct and a --full-resolution reader that each carry a no-digit head
+(train_detector.py --reader: reader_with_head.keras) answer no_digit themselves, in the pass that
+reads the digit: version 7 (saved_models/hybrid/VERSIONS.md).
 """
 
 from hdsr_tf import cli

@@ -6,6 +6,10 @@ validation digits.
 Rerunning the same command resumes an interrupted run. Outputs go to --out-dir: config.json,
 log.csv, checkpoint/, detector.keras and FINISHED (JSON: the threshold and validation figures). The
 export (scripts/export_hybrid.py --detector) puts it in front of the served readers.
+
+With --reader RECOGNIZER.keras the detector is a head on that reader's own frozen features instead:
+the run saves reader_with_head.keras (the reader's answers unchanged, plus no_digit), which
+export_hybrid.py takes as --direct or --full-resolution in place of the bare reader.
 """
 
 from hdsr_tf import cli

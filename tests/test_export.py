@@ -16,7 +16,7 @@ from conftest import draw_digit, run_script
 from PIL import Image
 
 from hdsr_tf import export
-from hdsr_tf.models.cnn import build_recognizer
+from hdsr_tf.models.cnn import build_recognizer, with_no_digit_head
 from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.models.rrdb import build_generator
 
@@ -480,18 +480,31 @@ def test_a_direct_reader_export_reads_with_its_classifier_and_draws_with_its_gen
 
 
 @pytest.mark.slow
-def test_reading_signatures_answer_as_the_drawing_ones_less_sr_image(tmp_path):
-    """A direct reader with a detector (the served design): every reading signature gives the same digits,
-    probabilities, confidences and no_digit as its drawing twin, for small, full-size and refused items."""
+@pytest.mark.parametrize("refusal", ["detector", "heads"])
+def test_reading_signatures_answer_as_the_drawing_ones_less_sr_image(tmp_path, refusal):
+    """A direct reader with a detector (the served design), or readers with their own no-digit heads: every
+    reading signature gives the same digits, probabilities, confidences and no_digit as its drawing twin,
+    for small, full-size and refused items."""
     from hdsr_tf.models.hybrid import build_direct_reader
 
     keras.utils.set_random_seed(3)
-    reader = build_direct_reader(build_recognizer(filters=(4, 4, 8)), build_generator(4, nf=4, gc=4, num_blocks=1))
-    inputs = keras.Input((28, 28, 1), name="image")
-    detector = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs)))
-    fn = tf.saved_model.load(str(export.export_hybrid(reader, tmp_path, input_size=28, full_resolution=build_recognizer(
-        filters=(4, 8, 4)), detector=detector, no_digit_threshold=0.5, max_pixels=60 * 60))).signatures
-    rng = np.random.default_rng(0)
+    small, full = build_recognizer(filters=(4, 4, 8)), build_recognizer(filters=(4, 8, 4))
+    detector, threshold, rng = None, 0.5, np.random.default_rng(0)
+    if refusal == "heads":
+        small, full = with_no_digit_head(small), with_no_digit_head(full)
+        from hdsr_tf.models.layers import ResizeTo, SanitizeImage
+
+        probes = [(tf.constant(rng.random((64, side, side, 1)), tf.float32), model)
+                  for side, model in ((14, small), (28, full))]
+        heads = [model(ResizeTo(28)(SanitizeImage()(x))) for x, model in probes]  # what each reads: the served view
+        threshold = float(np.median(np.concatenate([h[1].numpy()[:, 0] for h in heads])))  # parts them, untrained
+    else:
+        inputs = keras.Input((28, 28, 1), name="image")
+        detector = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs)))
+    reader = build_direct_reader(small, build_generator(4, nf=4, gc=4, num_blocks=1))
+    fn = tf.saved_model.load(str(export.export_hybrid(reader, tmp_path, input_size=28, full_resolution=full,
+                                                      detector=detector, no_digit_threshold=threshold,
+                                                      max_pixels=60 * 60))).signatures
 
     def same(drawn, read):
         assert set(drawn) - set(read) == {"sr_image"} and set(read) <= set(drawn)
@@ -513,6 +526,15 @@ def test_reading_signatures_answer_as_the_drawing_ones_less_sr_image(tmp_path):
     flags = tf.constant([1, 0, -1, 1], tf.int32)
     same(fn["predict_image_bytes_options"](image_bytes=items, invert=flags, normalize=flags),
          fn["read_image_bytes_options"](image_bytes=items, invert=flags, normalize=flags))
+    if refusal == "heads":  # each reader's own head answers no_digit, in the pass that reads the digit
+        refused = []
+        for (x, _), (probs, no_digit) in zip(probes, heads):
+            out = fn["read"](image=x)
+            np.testing.assert_allclose(out["no_digit"].numpy(), no_digit.numpy()[:, 0], atol=1e-5)
+            np.testing.assert_allclose(out["probabilities"].numpy(), probs.numpy(), atol=1e-5)
+            refused.append(out["no_digit"].numpy() > threshold)
+            assert (out["digit"].numpy() == -1).tolist() == refused[-1].tolist()
+        assert 0 < np.concatenate(refused).sum() < 128
 
 
 @pytest.mark.slow

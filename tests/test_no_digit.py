@@ -12,7 +12,7 @@ from conftest import run_script
 
 from hdsr_tf import export
 from hdsr_tf.data import non_digits
-from hdsr_tf.models.cnn import build_recognizer
+from hdsr_tf.models.cnn import build_recognizer, has_no_digit_head, with_no_digit_head
 from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.models.rrdb import build_generator
 from hdsr_tf.reading.printing import answer
@@ -91,6 +91,27 @@ def test_detector_training_fits_a_threshold_and_saves_a_safe_model(mnist_ready, 
     assert [model.get_layer(f"conv{s}b").filters for s in (1, 2, 3)] == [8, 12, 16]  # --filters set the widths
     summary = finished_summary(out)  # what a rerun reads to skip the finished run
     assert summary["threshold"] >= 0.5 and 0 <= summary["val_digits_refused"] <= 0.002 + 1 / 128
+
+
+def test_a_head_trained_on_a_readers_frozen_features_leaves_its_answers_unchanged(mnist_ready, tmp_path):
+    """--reader: only the head learns; the saved model answers the reader's own probabilities and no_digit."""
+    reader = build_recognizer(filters=(4, 8, 8))
+    reader_path = tmp_path / "reader.keras"
+    reader.save(reader_path)
+    out = tmp_path / "head"
+    run_script("train_detector.py", "--reader", reader_path, "--recipes", "blind", "--limit", "128", "--epochs", "1",
+               "--head-units", "8", "--out-dir", out, check=True, timeout=300)
+    both = keras.saving.load_model(out / "reader_with_head.keras", safe_mode=True)
+    assert has_no_digit_head(both) and not has_no_digit_head(reader)
+    x = np.random.default_rng(0).random((16, 28, 28, 1)).astype(np.float32)
+    probs, no_digit = both(x)
+    np.testing.assert_allclose(probs.numpy(), reader(x).numpy(), atol=1e-6)  # the frozen reader, untouched
+    fresh = with_no_digit_head(reader, 8)  # the same head before training: it learned
+    assert not np.allclose(fresh(x)[1].numpy(), no_digit.numpy(), atol=1e-4)
+    assert finished_summary(out)["threshold"] >= 0.5
+    proc = run_script("train_detector.py", "--reader", reader_path, "--precision", "mixed_bfloat16",
+                      "--out-dir", tmp_path / "bf16")
+    assert proc.returncode == 2 and "float32" in proc.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.slow

@@ -6,7 +6,9 @@ import keras
 import tensorflow as tf
 
 from hdsr_tf.data import headers
+from hdsr_tf.errors import UsageError
 from hdsr_tf.export.graph import PLACEHOLDER, checked_range, decode_for_model, to_size
+from hdsr_tf.models.cnn import has_no_digit_head
 from hdsr_tf.models.hybrid import HR_SIZE
 from hdsr_tf.models.layers import ResizeTo, SanitizeImage
 from hdsr_tf.models.precision import with_dtype_policy
@@ -28,6 +30,10 @@ class SizeRouter:
     person looks at. Such a reading
     router can also compute in ``mixed_bfloat16`` (1.6x the float32 rate on a CPU with
     AVX512-BF16/AMX; benchmarks/NOTES.md).
+
+    Without ``detector``, readers that bring their own no-digit head (``models.cnn.with_no_digit_head``:
+    ``full_resolution`` and the direct reader's classifier, both or neither) answer ``no_digit`` in the
+    same pass that reads the digit; a reading router then runs one network per input, not two.
     """
 
     def __init__(self, model: keras.Model, lr_size: int, max_pixels: int | None = None,
@@ -41,6 +47,10 @@ class SizeRouter:
         self.detector, self.threshold = detector, float(threshold)
         names = {layer.name for layer in model.layers}
         self.direct_classifier = model.get_layer("direct_classifier") if "direct_classifier" in names else None
+        readers = [m for m in (self.recognizer, self.direct_classifier) if m is not None]
+        self.heads = detector is None and any(has_no_digit_head(m) for m in readers)
+        if self.heads and not (self.direct_classifier is not None and all(has_no_digit_head(m) for m in readers)):
+            raise UsageError("no-digit heads need a direct reader and a full-resolution reader, each with one")
         if policy != "float32":  # bfloat16 copies of the readers (outputs stay float32)
             if draw or self.direct_classifier is None:
                 raise ValueError(f"a {policy} router only reads (draw=False) and needs a direct reader")
@@ -49,14 +59,29 @@ class SizeRouter:
             self.detector = detector and with_dtype_policy(detector, policy, inputs_in_float32=True)
         self.sanitize, self.to_hr = SanitizeImage(), ResizeTo(HR_SIZE)
 
-    def _outputs(self, probs: tf.Tensor, sr: tf.Tensor | None, x28: tf.Tensor) -> dict:
-        """The served outputs; with a detector also ``no_digit``, and ``digit`` -1 where it is over the threshold."""
+    @property
+    def refuses(self) -> bool:
+        """Whether the outputs hold ``no_digit`` (a detector, or readers with heads)."""
+        return self.detector is not None or self.heads
+
+    @staticmethod
+    def _read(reader: keras.Model, x28: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """(probabilities, the reader's own no_digit [B,1] or None)."""
+        out = reader(x28, training=False)
+        return (out[0], out[1]) if has_no_digit_head(reader) else (out, None)
+
+    def _outputs(self, probs: tf.Tensor, sr: tf.Tensor | None, x28: tf.Tensor,
+                 no_digit: tf.Tensor | None = None) -> dict:
+        """The served outputs; with a detector (or a reader's own ``no_digit``) also ``no_digit``, and ``digit``
+        -1 where it is over the threshold."""
         digit = tf.argmax(probs, axis=-1, output_type=tf.int64)
         out = {"probabilities": probs, "digit": digit, "confidence": tf.reduce_max(probs, axis=-1)}
         if self.draw:
             out["sr_image"] = sr
         if self.detector is not None:
-            no_digit = tf.reshape(self.detector(x28, training=False), [-1])
+            no_digit = self.detector(x28, training=False)
+        if no_digit is not None:
+            no_digit = tf.reshape(no_digit, [-1])
             out["no_digit"] = no_digit
             out["digit"] = tf.where(no_digit > self.threshold, tf.constant(-1, tf.int64), digit)
         return out
@@ -67,19 +92,24 @@ class SizeRouter:
             out = {"probabilities": tf.zeros([0, 10]), "digit": tf.zeros([0], tf.int64), "confidence": tf.zeros([0])}
             if self.draw:
                 out["sr_image"] = tf.zeros([0, HR_SIZE, HR_SIZE, 1])
-            return {**out, "no_digit": tf.zeros([0])} if self.detector is not None else out
+            return {**out, "no_digit": tf.zeros([0])} if self.refuses else out
 
         return tf.cond(tf.shape(x)[0] > 0, lambda: fn(x), empty)
 
     def direct(self, x28: tf.Tensor) -> dict:
-        return self._unless_empty(lambda x: self._outputs(self.recognizer(x, training=False), x, x), x28)
+        def read(x):
+            probs, no_digit = self._read(self.recognizer, x)
+            return self._outputs(probs, x, x, no_digit)
+
+        return self._unless_empty(read, x28)
 
     def hybrid(self, x: tf.Tensor, sides: tf.Tensor | None = None) -> dict:
         """Small inputs; ``sides`` [B] are their long sides before any resizing (default: the batch's own)."""
         def read(batch):
             if not self.draw and self.direct_classifier is not None:
                 x28 = self.to_hr(self.sanitize(batch))  # exactly the direct reader's own path to its classifier
-                return self._outputs(self.direct_classifier(x28, training=False), None, x28)
+                probs, no_digit = self._read(self.direct_classifier, x28)
+                return self._outputs(probs, None, x28, no_digit)
             out = dict(self.model(batch, training=False))
             if self.draw and self.picture is not None:
                 n = tf.shape(batch)[0]
@@ -87,9 +117,11 @@ class SizeRouter:
                 drawn = tf.clip_by_value(self.picture(self.to_hr(self.sanitize(batch)), training=False), 0.0, 1.0)
                 out["sr_image"] = tf.where(tf.reshape(side != self.native, [-1, 1, 1, 1]), drawn,
                                            out["sr_image"])
-            if self.detector is None:
+            if not self.refuses:
                 return {k: v for k, v in out.items() if self.draw or k != "sr_image"}
-            return self._outputs(out["probabilities"], out["sr_image"], self.to_hr(self.sanitize(batch)))
+            x28 = self.to_hr(self.sanitize(batch))
+            no_digit = self._read(self.direct_classifier, x28)[1] if self.heads else None
+            return self._outputs(out["probabilities"], out["sr_image"], x28, no_digit)
 
         return self._unless_empty(read, x)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from hdsr_tf.models.cnn import has_no_digit_head
 from hdsr_tf.models.layers import ArgMaxDigit, MaxConfidence, ResizeTo, SanitizeImage
 from hdsr_tf.models.rrdb import generator_scale
 
@@ -44,10 +45,13 @@ def build_direct_reader(classifier: keras.Model, generator: keras.Model, name: s
     and the average of the two (benchmarks/NOTES.md, session 8).
     """
     scale = generator_scale(generator)
-    direct = keras.Model(classifier.inputs[0], classifier.outputs[0], name="direct_classifier")  # a unique name
+    head = has_no_digit_head(classifier)  # a classifier with a no-digit head keeps it (the served router reads it)
+    direct = keras.Model(classifier.inputs[0], classifier.outputs if head else classifier.outputs[0],
+                         name="direct_classifier")  # a unique name
     inputs = keras.Input((None, None, 1), name="image")
     x = SanitizeImage(name="sanitize")(inputs)
     sr = generator(ResizeTo(HR_SIZE // scale, name="to_lr_size")(x))
     sr = layers.ReLU(max_value=1.0, name="sr_image")(sr)
-    probs = layers.Identity(name="probabilities")(direct(ResizeTo(HR_SIZE, name="to_hr_size")(x)))
+    read = direct(ResizeTo(HR_SIZE, name="to_hr_size")(x))
+    probs = layers.Identity(name="probabilities")(read[0] if head else read)
     return keras.Model(inputs, _outputs(probs, sr), name=name)

@@ -9,6 +9,10 @@ through the same recipes, so blur or noise never tells it the answer.
 
 Its threshold is fitted on validation data: the lowest no-digit probability
 that refuses at most ``max_false_refusals`` of the validation digits.
+
+With ``reader`` the detector is no second network but a head on a recognizer's
+own frozen features (``models.cnn.with_no_digit_head``): the reader's answers
+stay exactly as they were, and reading and refusing cost one pass.
 """
 
 from __future__ import annotations
@@ -22,15 +26,19 @@ from hdsr_tf.data.pipelines import detection_dataset
 from hdsr_tf.data.recipe import load_recipe
 from hdsr_tf.data.splits import check_dataset, load_digits
 from hdsr_tf.errors import UsageError
-from hdsr_tf.models.cnn import build_detector
+from hdsr_tf.models import load_model
+from hdsr_tf.models.cnn import build_detector, with_no_digit_head
 from hdsr_tf.training.runner import Job, Runner, warmup_cosine
 
 MODEL_FILE = "detector.keras"
+HEAD_FILE = "reader_with_head.keras"  # with --reader: the reader and its head, one model with two outputs
 
 
 def validate(config: DetectorConfig) -> list:
-    if config.batch_size < 1 or config.epochs < 1 or config.non_digits <= 0:
-        raise UsageError("--batch-size, --epochs and --non-digits must be positive")
+    if config.batch_size < 1 or config.epochs < 1 or config.non_digits <= 0 or config.head_units < 1:
+        raise UsageError("--batch-size, --epochs, --non-digits and --head-units must be positive")
+    if config.reader and config.precision != "float32":
+        raise UsageError("a head on a reader trains in float32 (--precision float32): it shares the reader's layers")
     if not 0 <= config.max_false_refusals < 1:
         raise UsageError("--max-false-refusals must be a fraction in [0, 1)")
     check_dataset(config.dataset, config.dida_dir)
@@ -44,6 +52,19 @@ def validate(config: DetectorConfig) -> list:
 def widths(config: DetectorConfig) -> tuple[int, ...]:
     """``--filters`` as positive widths, one per stage."""
     return positive_ints(config.filters, "--filters")
+
+
+def models(config: DetectorConfig) -> tuple[keras.Model, keras.Model]:
+    """(the model trained: image -> no_digit, the model saved): the detector twice, or, with ``reader``,
+    the head alone (the reader's layers frozen) and the reader with its head."""
+    if not config.reader:
+        detector = build_detector(widths(config))
+        return detector, detector
+    reader = load_model(config.reader)
+    for layer in reader.layers:
+        layer.trainable = False  # and its batch norm reads in inference mode
+    both = with_no_digit_head(reader, config.head_units)
+    return keras.Model(both.inputs, both.outputs[1], name="no_digit_head"), both
 
 
 def labelled(digits: np.ndarray, count: int, seed: int, fonts) -> tuple[np.ndarray, np.ndarray]:
@@ -77,18 +98,20 @@ def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> d
         val = detection_dataset(val_images, val_labels, 512, training=False, recipes=recipes, seed=config.seed)
         steps = int(np.ceil(2 * len(train_digits) / config.batch_size))
         schedule = warmup_cosine(config.learning_rate, steps, config.epochs)
-        model = runner.for_training(build_detector(widths(config)))
+        trained, saved = models(config)
+        model = runner.for_training(trained)
         model.compile(keras.optimizers.Adam(schedule), loss="binary_crossentropy",
                       weighted_metrics=["binary_accuracy"])
 
         def finish(run, history) -> dict:
-            runner.save_model(model, run / MODEL_FILE)
+            path = run / (HEAD_FILE if config.reader else MODEL_FILE)
+            runner.save_model(saved if config.reader else model, path)
             batches = [(model.predict(x, verbose=0)[:, 0], y.numpy()[:, 0] > 0.5) for x, y, _ in val]  # one pass
             scores, truth = (np.concatenate(parts) for parts in zip(*batches))
             threshold = fit_threshold(scores[~truth], config.max_false_refusals)
             return {"threshold": threshold, "val_digits_refused": float(np.mean(scores[~truth] > threshold)),
                     "val_non_digits_refused": float(np.mean(scores[truth] > threshold)),
-                    "model": str(run / MODEL_FILE)}
+                    "model": str(path)}
 
         return Job(model, train, val, config.epochs, finish)
 
