@@ -55,8 +55,9 @@ def with_no_digit_head(reader: keras.Model, units: int = 64, name: str | None = 
     """``reader`` (a :func:`build_recognizer` model) -> one model with two outputs, ``probabilities`` and
     ``no_digit`` [B,1], the second read from the reader's own features: each stage's last activation,
     average- and max-pooled, then one hidden layer. The reader's layers are shared, not copied; a head
-    costs a few thousand FLOPs where the separate detector costs about 15 MFLOPs (a quarter of the
-    reader). On validation non-digits it refused as many as the detector did (benchmarks/NOTES.md)."""
+    costs about 0.15 MFLOPs where the separate detector costs about 15 (a quarter of the reader). On
+    validation non-digits it refused as many as the detector did, but on the held-out probe fewer
+    letters in unseen fonts (benchmarks/NOTES.md, session 18)."""
     pooled = []
     for tap in HEAD_TAPS:
         x = reader.get_layer(tap).output
