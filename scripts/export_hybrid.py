@@ -18,7 +18,7 @@ above --no-digit-threshold. Version 4, the served one, as saved_models/hybrid/VE
 
 Without --detector, a --direct and a --full-resolution reader that each carry a no-digit head
 (train_detector.py --reader: reader_with_head.keras) answer no_digit themselves, in the pass that
-reads the digit: version 7 (saved_models/hybrid/VERSIONS.md).
+reads the digit (measured as a version 7, not shipped: benchmarks/NOTES.md, session 18).
 """
 
 from hdsr_tf import cli
