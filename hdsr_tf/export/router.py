@@ -119,9 +119,8 @@ class SizeRouter:
                                            out["sr_image"])
             if not self.refuses:
                 return {k: v for k, v in out.items() if self.draw or k != "sr_image"}
-            x28 = self.to_hr(self.sanitize(batch))
-            no_digit = self._read(self.direct_classifier, x28)[1] if self.heads else None
-            return self._outputs(out["probabilities"], out["sr_image"], x28, no_digit)
+            return self._outputs(out["probabilities"], out["sr_image"], self.to_hr(self.sanitize(batch)),
+                                 out.get("no_digit"))  # a direct reader with a head answered it in its pass
 
         return self._unless_empty(read, x)
 

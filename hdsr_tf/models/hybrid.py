@@ -45,7 +45,7 @@ def build_direct_reader(classifier: keras.Model, generator: keras.Model, name: s
     and the average of the two (benchmarks/NOTES.md, session 8).
     """
     scale = generator_scale(generator)
-    head = has_no_digit_head(classifier)  # a classifier with a no-digit head keeps it (the served router reads it)
+    head = has_no_digit_head(classifier)  # a classifier with a no-digit head keeps it: output ``no_digit`` [B,1]
     direct = keras.Model(classifier.inputs[0], classifier.outputs if head else classifier.outputs[0],
                          name="direct_classifier")  # a unique name
     inputs = keras.Input((None, None, 1), name="image")
@@ -54,4 +54,7 @@ def build_direct_reader(classifier: keras.Model, generator: keras.Model, name: s
     sr = layers.ReLU(max_value=1.0, name="sr_image")(sr)
     read = direct(ResizeTo(HR_SIZE, name="to_hr_size")(x))
     probs = layers.Identity(name="probabilities")(read[0] if head else read)
-    return keras.Model(inputs, _outputs(probs, sr), name=name)
+    outputs = _outputs(probs, sr)
+    if head:  # the head's answer too, so a caller never runs the classifier a second time for it
+        outputs["no_digit"] = layers.Identity(name="no_digit")(read[1])
+    return keras.Model(inputs, outputs, name=name)

@@ -131,13 +131,11 @@ def find(image: np.ndarray) -> Field:
         # a lone line in a tiny image: the touching strokes of 7 px digits can look like one, and the line
         # reader, trained with ruling lines, reads a rule under small digits as well as without it. It is
         # left in the ink, and only said where it is (``guide``): a label beside it is found without it
-        line = cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)) * (ink > 0.02)
-        back = cv2.warpAffine(line.astype(np.float32), cv2.invertAffineTransform(matrix),
+        back = cv2.warpAffine(_inked(lines, ink).astype(np.float32), cv2.invertAffineTransform(matrix),
                               (original.shape[1], original.shape[0]), flags=cv2.INTER_LINEAR)
         unchanged.guide = back > 0.25
         return unchanged
-    structure = lines | walls
-    structure = cv2.dilate(structure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (ink > 0.02)
+    structure = _inked(lines | walls, ink)
     u8 = np.round(ink * 255).astype(np.uint8)
     cleaned = cv2.inpaint(u8, structure.astype(np.uint8), 2, cv2.INPAINT_TELEA).astype(np.float32) / 255
     cleaned[cleaned < 0.12] = 0.0
@@ -154,6 +152,11 @@ def find(image: np.ndarray) -> Field:
         rows = (rows[0] // factor, -(-rows[1] // factor))
         matrix = matrix / factor
     return Field(cleaned, structure, angle, cells, rows, None if factor == 1 and not angle else matrix)
+
+
+def _inked(found: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The printed structure ``found`` (bool), grown by a pixel to take its anti-aliased edges, where there is ink."""
+    return cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (ink > 0.02)
 
 
 def _cell_pieces(f: Field) -> list:
