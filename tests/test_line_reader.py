@@ -10,7 +10,8 @@ from test_numbers import line
 
 from hdsr_tf.data import lines
 from hdsr_tf.models.crnn import build_line_reader, ctc_loss
-from hdsr_tf.models.ctc import BLANK, STRIDE, decode_frames
+from hdsr_tf.models.ctc import BLANK, STRIDE, decode_frames, softmax
+from hdsr_tf.reading.line_reading import LineReading
 
 
 def whole(lattice):
@@ -125,12 +126,18 @@ class _Spelling:
         return out
 
 
-def _reader(text):
-    from hdsr_tf.reading.line_reading import LineReader
+class _FakeReader(LineReading):
+    """A line reader whose frames come from ``model``, a fake that spells a given text."""
 
-    reader = LineReader.__new__(LineReader)
-    reader.model = _Spelling(text)
-    return reader
+    def __init__(self, model):
+        self.model = model
+
+    def frames(self, lines):
+        return softmax(self.model(lines))
+
+
+def _reader(text):
+    return _FakeReader(_Spelling(text))
 
 
 def test_each_digit_gets_the_box_of_its_own_ink():

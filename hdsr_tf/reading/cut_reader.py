@@ -48,8 +48,18 @@ def mnist_frame(crop: np.ndarray, size: int = SIZE) -> np.ndarray:
     crop = crop.astype(np.float32)
     strokes = crop[crop > 0.05]
     if strokes.size > 3:
-        crop = np.clip(crop / max(float(np.percentile(strokes, 90)), 1e-3), 0, 1)
+        crop = np.clip(crop / max(_percentile_90(strokes), 1e-3), 0, 1)
     return fit_and_centre(crop, size)
+
+
+def _percentile_90(values: np.ndarray) -> float:
+    """``np.percentile(values, 90)`` (linear) from a partial sort of the two values it lies between: a
+    tenth of the time of numpy's general function, which took half of ``mnist_frame``'s."""
+    at = 0.9 * (values.size - 1)
+    lo = int(at)
+    hi = min(lo + 1, values.size - 1)
+    part = np.partition(values, (lo, hi))
+    return float(part[lo] + (part[hi] - part[lo]) * (at - lo))
 
 
 # ------------------------------------------------------------------ reading
