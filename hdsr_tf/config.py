@@ -93,6 +93,10 @@ class DetectorConfig(RunSettings):
                         "separate detector (--filters unused); the run saves the reader with its head",
                         default="")
     head_units: int = _help("hidden units of the head (with --reader)", default=64)
+    held_out_font: int = _help("a training font (0-3 of non_digits.TRAIN_FONTS) left out of training's "
+                               "letters and the only one of validation's, so validation measures letters of "
+                               "an unseen shape, as the probe does, without reading the probe (-1: none)",
+                               default=-1)
     max_false_refusals: float = _help("the threshold is the lowest no-digit probability that refuses at most "
                                       "this fraction of validation digits (issue 17 allows 0.2 percent of test digits)",
                                       default=0.002)

@@ -11,12 +11,14 @@ import tensorflow as tf
 from conftest import run_script
 
 from hdsr_tf import export
+from hdsr_tf.config import DetectorConfig
 from hdsr_tf.data import non_digits
+from hdsr_tf.errors import UsageError
 from hdsr_tf.models.cnn import build_recognizer, has_no_digit_head, with_no_digit_head
 from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.models.rrdb import build_generator
 from hdsr_tf.reading.printing import answer
-from hdsr_tf.training.detector import fit_threshold
+from hdsr_tf.training.detector import fit_threshold, fonts, validate
 from hdsr_tf.training.resume import finished_summary
 
 
@@ -71,6 +73,16 @@ def test_letters_exclude_digit_look_alikes_and_the_probe_fonts_are_held_out():
     for image in held_out:  # framed as MNIST was: ink inside the 20x20 box, centred
         ys, xs = np.nonzero(image[..., 0] > 30)
         assert ys.max() - ys.min() < 22 and xs.max() - xs.min() < 22
+
+
+def test_a_held_out_font_is_left_out_of_training_and_alone_in_validation(tmp_path):
+    train, val = fonts(3)
+    assert val == (non_digits.TRAIN_FONTS[3],) and non_digits.TRAIN_FONTS[3] not in train and len(train) == 3
+    assert fonts(-1) == (non_digits.TRAIN_FONTS, non_digits.TRAIN_FONTS)
+    assert not np.array_equal(non_digits.draw("letters", 30, 1, fonts=val),
+                              non_digits.draw("letters", 30, 1, fonts=train))
+    with pytest.raises(UsageError, match="--held-out-font"):
+        validate(DetectorConfig(held_out_font=4, out_dir=str(tmp_path)))
 
 
 def test_threshold_refuses_at_most_the_allowed_share_of_digits():

@@ -39,6 +39,8 @@ def validate(config: DetectorConfig) -> list:
         raise UsageError("--batch-size, --epochs, --non-digits and --head-units must be positive")
     if config.reader and config.precision != "float32":
         raise UsageError("a head on a reader trains in float32 (--precision float32): it shares the reader's layers")
+    if not -1 <= config.held_out_font < len(non_digits.TRAIN_FONTS):
+        raise UsageError(f"--held-out-font must be -1 or 0-{len(non_digits.TRAIN_FONTS) - 1}")
     if not 0 <= config.max_false_refusals < 1:
         raise UsageError("--max-false-refusals must be a fraction in [0, 1)")
     check_dataset(config.dataset, config.dida_dir)
@@ -74,6 +76,15 @@ def labelled(digits: np.ndarray, count: int, seed: int, fonts) -> tuple[np.ndarr
     return images, np.concatenate([np.zeros(len(digits), np.int64), np.ones(len(negatives), np.int64)])
 
 
+def fonts(held_out: int) -> tuple[tuple, tuple]:
+    """(training's letter fonts, validation's): all four both ways, or one held out of training and alone in
+    validation."""
+    if held_out < 0:
+        return non_digits.TRAIN_FONTS, non_digits.TRAIN_FONTS
+    kept = tuple(f for k, f in enumerate(non_digits.TRAIN_FONTS) if k != held_out)
+    return kept, (non_digits.TRAIN_FONTS[held_out],)
+
+
 def fit_threshold(digit_scores: np.ndarray, max_false_refusals: float) -> float:
     """The lowest threshold (score > threshold means "no digit") that refuses at most that fraction of digits."""
     allowed = int(np.floor(max_false_refusals * len(digit_scores)))
@@ -89,12 +100,13 @@ def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> d
     def build() -> Job:
         digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit)
         train_digits, val_digits = digits.train[0], digits.val[0]
+        train_fonts, val_fonts = fonts(config.held_out_font)
         train = detection_dataset(*labelled(train_digits, int(config.non_digits * len(train_digits)), config.seed,
-                                            non_digits.TRAIN_FONTS),
+                                            train_fonts),
                                   config.batch_size, training=True, recipes=recipes, seed=config.seed,
                                   digit_weight=config.digit_weight)
         val_images, val_labels = labelled(val_digits, len(val_digits), config.seed + non_digits.VAL_SEED_OFFSET,
-                                          non_digits.TRAIN_FONTS)
+                                          val_fonts)
         val = detection_dataset(val_images, val_labels, 512, training=False, recipes=recipes, seed=config.seed)
         steps = int(np.ceil(2 * len(train_digits) / config.batch_size))
         schedule = warmup_cosine(config.learning_rate, steps, config.epochs)
