@@ -126,6 +126,16 @@ def test_a_head_trained_on_a_readers_frozen_features_leaves_its_answers_unchange
     assert proc.returncode == 2 and "float32" in proc.stderr.strip().splitlines()[-1]
 
 
+def test_a_head_with_its_own_filters_reads_the_middle_stage_and_leaves_the_reader_alone():
+    reader = build_recognizer(filters=(4, 8, 8))
+    both = with_no_digit_head(reader, 8, conv=3)
+    conv = both.get_layer("head_conv")
+    assert conv.filters == 3 and conv.input is reader.get_layer("relu2b").output
+    x = np.random.default_rng(1).random((4, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(both(x)[0].numpy(), reader(x).numpy(), atol=1e-6)
+    assert has_no_digit_head(both) and both.count_params() > with_no_digit_head(reader, 8).count_params()
+
+
 @pytest.mark.slow
 def test_bad_detector_widths_are_one_clear_line(tmp_path):
     proc = run_script("train_detector.py", "--filters", "16,x", "--out-dir", tmp_path / "det")

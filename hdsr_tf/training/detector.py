@@ -35,8 +35,10 @@ HEAD_FILE = "reader_with_head.keras"  # with --reader: the reader and its head, 
 
 
 def validate(config: DetectorConfig) -> list:
-    if config.batch_size < 1 or config.epochs < 1 or config.non_digits <= 0 or config.head_units < 1:
-        raise UsageError("--batch-size, --epochs, --non-digits and --head-units must be positive")
+    if config.batch_size < 1 or config.epochs < 1 or config.non_digits <= 0 or config.head_units < 1 \
+            or config.head_conv < 0:
+        raise UsageError("--batch-size, --epochs, --non-digits and --head-units must be positive, --head-conv "
+                         "not negative")
     if config.reader and config.precision != "float32":
         raise UsageError("a head on a reader trains in float32 (--precision float32): it shares the reader's layers")
     if not -1 <= config.held_out_font < len(non_digits.TRAIN_FONTS):
@@ -65,7 +67,7 @@ def models(config: DetectorConfig) -> tuple[keras.Model, keras.Model]:
     reader = load_model(config.reader)
     for layer in reader.layers:
         layer.trainable = False  # and its batch norm reads in inference mode
-    both = with_no_digit_head(reader, config.head_units)
+    both = with_no_digit_head(reader, config.head_units, config.head_conv)
     return keras.Model(both.inputs, both.outputs[1], name="no_digit_head"), both
 
 
