@@ -10,6 +10,10 @@
 
 Writes trust.md, trust.json and reliability.png into --out. The full run took about 2 minutes
 on a 2-core CPU; --quick uses 300 test digits and 50 images per family.
+
+--validation-font K runs the probe's protocol on validation data instead, to choose between models
+(no test data is read): the validation seed, letters in training font K, which the models compared
+must have left out (train_detector.py --held-out-font K); writes probe_validation.json.
 """
 
 from hdsr_tf import cli
@@ -23,6 +27,8 @@ def main():
     parser.add_argument("--per-family", type=int, default=500, help="probe images per non-digit family")
     parser.add_argument("--seed", type=int, default=0, help="seed of the probe and the suite's draws")
     parser.add_argument("--quick", action="store_true", help="300 test digits, 50 per family, fewer sizes")
+    parser.add_argument("--validation-font", type=int, choices=range(4), default=None,
+                        help="the probe on validation, letters in this training font only (see above)")
     args = parser.parse_args()
 
     from pathlib import Path
@@ -35,6 +41,15 @@ def main():
     path = Path(args.model)
     if not (path / "saved_model.pb").exists():
         path = latest_version(path)
+    if args.validation_font is not None:
+        rows = trust.probe(trust.served(path), args.per_family, args.seed, validation_font=args.validation_font)
+        cli.output_dir(Path(args.out))
+        write_json(Path(args.out) / "probe_validation.json", {"model": str(path), "font": args.validation_font,
+                                                              "rows": rows, "machine": cli.machine()})
+        for r in rows:
+            print(f"{r['family']:>15} {r['size']:>2} px  {r['no_digit']:.2%}")
+        print(f"mean {sum(r['no_digit'] for r in rows) / len(rows):.2%}")
+        return
     images, labels = load_digits("mnist", seed=args.seed).test
     per_family = args.per_family
     if args.quick:

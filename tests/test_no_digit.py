@@ -227,6 +227,25 @@ def test_a_confidence_floor_outside_0_1_is_one_clear_line(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_validation_probe_draws_validation_non_digits_with_letters_in_the_held_out_font():
+    from hdsr_tf.evaluation import trust
+
+    seen = []
+
+    def run(x):
+        seen.append(x)
+        return {"digit": np.full(len(x), -1)}
+
+    rows = trust.probe(run, 6, sizes=(28,), validation_font=3)
+    letters = seen[non_digits.PROBE_FAMILIES.index("letters")]
+    wanted = non_digits.draw("letters", 6, non_digits.VAL_SEED_OFFSET, fonts=(non_digits.TRAIN_FONTS[3],))
+    np.testing.assert_array_equal(letters, trust.shrink(wanted, 28))
+    trust.probe(run, 6, sizes=(28,))  # the test probe: another seed, the probe's fonts
+    for family in ("gaussian_noise", "letters"):
+        k = non_digits.PROBE_FAMILIES.index(family)
+        assert not np.array_equal(seen[len(rows) + k], seen[k])
+
+
 def test_trust_study_end_to_end(with_detector, mnist_ready, tmp_path):
     base, *_ = with_detector
     proc = run_script("evaluate_trust.py", "--model", base / "2", "--quick", "--out", tmp_path, check=True)

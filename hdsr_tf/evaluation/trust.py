@@ -40,11 +40,17 @@ def shrink(images: np.ndarray, size: int) -> np.ndarray:
     return np.clip(x, 0, 1)[..., None]
 
 
-def probe(run, per_family: int = 500, seed: int = 0, sizes=PROBE_SIZES) -> list[dict]:
-    """Share of each non-digit family answered "no digit", per size; letters come from held-out fonts."""
+def probe(run, per_family: int = 500, seed: int = 0, sizes=PROBE_SIZES,
+          validation_font: int | None = None) -> list[dict]:
+    """Share of each non-digit family answered "no digit", per size; letters come from held-out fonts.
+    ``validation_font``: the same protocol on validation instead, for choosing models: the validation
+    seed, letters in that one training font (which the models compared left out: ``--held-out-font``)."""
+    offset, fonts = non_digits.PROBE_SEED_OFFSET, non_digits.PROBE_FONTS
+    if validation_font is not None:
+        offset, fonts = non_digits.VAL_SEED_OFFSET, (non_digits.TRAIN_FONTS[validation_font],)
     rows = []
     for family in non_digits.PROBE_FAMILIES:
-        images = non_digits.draw(family, per_family, seed + non_digits.PROBE_SEED_OFFSET, fonts=non_digits.PROBE_FONTS)
+        images = non_digits.draw(family, per_family, seed + offset, fonts=fonts)
         for size in sizes:
             out = run(shrink(images, size))
             rows.append({"family": family, "size": size, "n": per_family,
