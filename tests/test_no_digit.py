@@ -226,7 +226,6 @@ def test_a_confidence_floor_outside_0_1_is_one_clear_line(tmp_path):
     assert bad.returncode == 2 and "--min-confidence" in bad.stderr and "Traceback" not in bad.stderr
 
 
-@pytest.mark.slow
 def test_the_validation_probe_draws_validation_non_digits_with_letters_in_the_held_out_font():
     from hdsr_tf.evaluation import trust
 
@@ -246,6 +245,7 @@ def test_the_validation_probe_draws_validation_non_digits_with_letters_in_the_he
         assert not np.array_equal(seen[len(rows) + k], seen[k])
 
 
+@pytest.mark.slow
 def test_trust_study_end_to_end(with_detector, mnist_ready, tmp_path):
     base, *_ = with_detector
     proc = run_script("evaluate_trust.py", "--model", base / "2", "--quick", "--out", tmp_path, check=True)
