@@ -185,7 +185,7 @@ def bench_precision(steps: int = 40) -> dict:
 # ---------------------------------------------------------------- serving
 def bench_serving() -> dict:
     """The newest exported hybrid's signatures (drawing ``serving_default``, ``read`` and, when exported,
-    ``read_bfloat16``) against the previous version, version 1 and the recognizer alone: latency and
+    ``read_bfloat16``) against the previous version, versions 1 and 4 and the recognizer alone: latency and
     throughput at batch 1, 32, 256 on 7x7 inputs, all timed in turns (sr_report.side_by_side_speed)."""
     import keras
     import numpy as np
@@ -199,7 +199,9 @@ def bench_serving() -> dict:
     latest = tf.saved_model.load(str(path)).signatures
     fns = {"latest": latest["serving_default"],
            "first": tf.saved_model.load(str(ROOT / "saved_models" / "hybrid" / "1")).signatures["serving_default"],
-           "previous": tf.saved_model.load(str(before)).signatures["serving_default"]}
+           "previous": tf.saved_model.load(str(before)).signatures["serving_default"],
+           # issue 27's yardstick: the reading signatures against version 4, the first to say "no digit"
+           "fourth": tf.saved_model.load(str(ROOT / "saved_models" / "hybrid" / "4")).signatures["serving_default"]}
     fns.update({name: latest[name] for name in ("read", "read_bfloat16") if name in latest})
     rec = keras.saving.load_model(ROOT / "saved_models" / "cnn" / "recognizer.keras", compile=False)
     fns["recognizer"] = tf.function(lambda image: rec(image, training=False))
@@ -214,6 +216,7 @@ def bench_serving() -> dict:
     out = {"savedmodel": str(path.relative_to(ROOT)), "input": "7x7 float32 (serving_default-style tensors)",
            "hybrid": speeds["latest"], "hybrid_version_1": speeds["first"], "recognizer_alone": speeds["recognizer"],
            "previous": str(before.relative_to(ROOT)), "hybrid_previous": speeds["previous"],
+           "hybrid_version_4": speeds["fourth"],
            "throughput_ratio_latest_over_version_1": ratio("latest", "first"),
            "throughput_ratio_latest_over_previous": ratio("latest", "previous"),
            "throughput_ratio_hybrid_over_recognizer": ratio("latest", "recognizer")}
@@ -221,6 +224,7 @@ def bench_serving() -> dict:
         if name in speeds:
             out[name] = speeds[name]
             out[f"throughput_ratio_{name}_over_previous_serving_default"] = ratio(name, "previous")
+            out[f"throughput_ratio_{name}_over_version_4_serving_default"] = ratio(name, "fourth")
     return out
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Trust in the served model, measured through serving_default on the full MNIST test set:
+"""Trust in the served model, measured as a client reads it (its `read` signature: serving_default's
+answers without drawing sr_image; serving_default for versions before 5) on the full MNIST test set:
 
   the no-digit probe (blank, uniform grey, Gaussian and salt-and-pepper noise, lines,
     smudges, letters in held-out fonts; 7x7, 14x14 and 28x28; a seed no training uses):
@@ -8,7 +9,7 @@
     held-out mixed draw: the share wrongly answered "no digit", accuracy, ECE;
   reliability diagrams (clean, 7x7 area, mixed).
 
-Writes trust.md, trust.json and reliability.png into --out. The full run took about 2 minutes
+Writes trust.md, trust.json and reliability.png into --out. The full run took about 3 minutes
 on a 2-core CPU; --quick uses 300 test digits and 50 images per family.
 
 --validation-font K runs the probe's protocol on validation data instead, to choose between models

@@ -120,7 +120,16 @@ def test_a_head_trained_on_a_readers_frozen_features_leaves_its_answers_unchange
     np.testing.assert_allclose(probs.numpy(), reader(x).numpy(), atol=1e-6)  # the frozen reader, untouched
     fresh = with_no_digit_head(reader, 8)  # the same head before training: it learned
     assert not np.allclose(fresh(x)[1].numpy(), no_digit.numpy(), atol=1e-4)
-    assert finished_summary(out)["threshold"] >= 0.5
+    summary = finished_summary(out)
+    assert summary["threshold"] >= 0.5
+    # the served model's joint threshold, over this one run, scores its validation set as training did
+    fitted = run_script("fit_no_digit_threshold.py", out, "--out", tmp_path / "fit.json", check=True, timeout=300)
+    refit = json.loads((tmp_path / "fit.json").read_text())
+    assert refit["threshold"] == pytest.approx(summary["threshold"], abs=1e-6)
+    assert refit["runs"][str(out)]["val_non_digits_refused"] == pytest.approx(summary["val_non_digits_refused"])
+    assert f"threshold {summary['threshold']:.4f}" in fitted.stdout
+    proc = run_script("fit_no_digit_threshold.py", tmp_path)  # a folder that is no run
+    assert proc.returncode == 2 and "no config.json" in proc.stderr.strip().splitlines()[-1]
     proc = run_script("train_detector.py", "--reader", reader_path, "--precision", "mixed_bfloat16",
                       "--out-dir", tmp_path / "bf16")
     assert proc.returncode == 2 and "float32" in proc.stderr.strip().splitlines()[-1]
@@ -251,6 +260,7 @@ def test_trust_study_end_to_end(with_detector, mnist_ready, tmp_path):
     proc = run_script("evaluate_trust.py", "--model", base / "2", "--quick", "--out", tmp_path, check=True)
     assert "report:" in proc.stdout
     study = json.loads((tmp_path / "trust.json").read_text())
+    assert study["signature"] == "read"  # a client's answers, without drawing the pictures nobody reads here
     probe = {(r["family"], r["size"]): r["no_digit"] for r in study["probe"]}
     assert {f for f, _ in probe} == set(non_digits.PROBE_FAMILIES) and {s for _, s in probe} == {7, 14, 28}
     assert probe[("blank", 7)] == probe[("blank", 28)] == 1.0  # the hand-set detector refuses every blank

@@ -10,7 +10,7 @@ import pytest
 from hdsr_tf.config import CNNConfig, DetectorConfig, GANConfig, HybridConfig, LineReaderConfig
 from hdsr_tf.data.lines import HEIGHT
 from hdsr_tf.models import load_model
-from hdsr_tf.models.cnn import build_detector
+from hdsr_tf.models.cnn import build_detector, with_no_digit_head
 from hdsr_tf.models.crnn import build_line_reader
 from hdsr_tf.models.hybrid import build_hybrid
 from hdsr_tf.training import classifier, detector, line_reader, super_resolution
@@ -37,13 +37,15 @@ MADE_BY = {
     "esrgan_any_size/generator_psnr.keras": ("gan", "esrgan_any_size/config.json"),
     "hybrid_x4_blind/hybrid.keras": ("hybrid", "hybrid_x4_blind/config.json"),
     "detector/detector.keras": ("detector", "detector/config.json"),
+    "rival_blind_head/reader_with_head.keras": ("head", "rival_blind_head/config.json"),
+    "cnn_robust_head/reader_with_head.keras": ("head", "cnn_robust_head/config.json"),
     "line_reader/line_reader.keras": ("line_reader", "line_reader/config.json"),
 }
 # where a hybrid config's --generator comes from: a shipped file, or the run of one of these configs
 GENERATOR_RUNS = {"saved_models/esrgan_x4/generator_gan.keras": "esrgan_x4/config_4_ssim2_ft_gan.json",
                   "runs/esrgan_x2/psnr/generator.keras": "esrgan_x2/config_1_psnr_gan.json",
                   "runs/esrgan_x4_blind/psnr/generator.keras": "esrgan_x4_blind/config.json"}
-# and its --recognizer
+# and its --recognizer (a head's --reader is the shipped file itself)
 RECOGNIZER_RUNS = {"saved_models/cnn/recognizer.keras": "cnn/config.json",
                    "runs/cnn_robust/recognizer.keras": "cnn_robust/config.json"}
 
@@ -63,6 +65,11 @@ def _built(job, config_file):
         return super_resolution.build_model(_config(GANConfig, config_file))
     if job == "detector":
         return build_detector(detector.widths(_config(DetectorConfig, config_file)))
+    if job == "head":  # the shipped reader its config names, its own config rebuilding it, with the head
+        config = _config(DetectorConfig, config_file)
+        reader_folder = Path(config.reader).parent.name
+        reader = classifier.build_model(_config(CNNConfig, f"{reader_folder}/config.json"))
+        return with_no_digit_head(reader, config.head_units, config.head_conv)
     if job == "line_reader":
         config = _config(LineReaderConfig, config_file)
         return build_line_reader(line_reader.filters(config), config.units, HEIGHT)

@@ -28,8 +28,15 @@ CALIBRATION_CONDITIONS = ("clean", "7 px area", "mixed (blind recipe, held-out s
 
 
 def served(path: str | Path):
-    """``serving_default`` of an exported version: float images [N,s,s,1] -> dict of numpy outputs."""
-    return robustness.savedmodel_reader(str(path), Path(path), "").outputs
+    """An exported version as a client reads it: float images [N,s,s,1] -> dict of numpy outputs. Through
+    ``read`` where the version has it (5 and later: ``serving_default``'s answers less ``sr_image``, tested
+    to agree), else ``serving_default``: the study reads answers, and drawing the pictures took 80% of it."""
+    return robustness.savedmodel_reader(str(path), Path(path), "", draw=False).outputs
+
+
+def signature(path: str | Path) -> str:
+    """The signature ``served`` calls on that version."""
+    return robustness.savedmodel_reader(str(path), Path(path), "", draw=False).extra["signature"]
 
 
 def shrink(images: np.ndarray, size: int) -> np.ndarray:
@@ -102,7 +109,8 @@ def run_study(path: str | Path, images: np.ndarray, labels: np.ndarray, per_fami
     for r in digits:
         del r["_probs"]
     probe_share = float(np.mean([r["no_digit"] for r in probes]))
-    return {"model": str(path), "seed": seed, "test_digits": int(len(labels)), "quick": quick,
+    return {"model": str(path), "signature": signature(path), "seed": seed, "test_digits": int(len(labels)),
+            "quick": quick,
             "seconds": round(time.perf_counter() - start, 1), "probe": probes, "digits": digits,
             "calibration": calibration,
             "summary": {"probe_no_digit": probe_share,
@@ -116,7 +124,7 @@ def run_study(path: str | Path, images: np.ndarray, labels: np.ndarray, per_fami
 def markdown(study: dict, meta: str = "") -> str:
     s = study["summary"]
     lines = ["# Trust: \"no digit\" and calibration", "",
-             f"Model `{study['model']}`, through `serving_default`. {meta}", "",
+             f"Model `{study['model']}`, through `{study.get('signature', 'serving_default')}`. {meta}", "",
              "- No-digit probe (held-out seed; letters in fonts the detector never saw): "
              f"**{s['probe_no_digit']:.2%}** answered \"no digit\" "
              f"(worst family and size: {s['probe_no_digit_worst']:.2%}).",

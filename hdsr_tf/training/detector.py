@@ -17,10 +17,13 @@ stay exactly as they were, and reading and refusing cost one pass.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
+import tensorflow as tf
 
-from hdsr_tf.config import DetectorConfig, positive_ints
+from hdsr_tf.config import DetectorConfig, load_file, positive_ints
 from hdsr_tf.data import non_digits
 from hdsr_tf.data.pipelines import detection_dataset
 from hdsr_tf.data.recipe import load_recipe
@@ -28,6 +31,7 @@ from hdsr_tf.data.splits import check_dataset, load_digits
 from hdsr_tf.errors import UsageError
 from hdsr_tf.models import load_model
 from hdsr_tf.models.cnn import build_detector, with_no_digit_head
+from hdsr_tf.training.resume import CONFIG_FILE
 from hdsr_tf.training.runner import Job, Runner, warmup_cosine
 
 MODEL_FILE = "detector.keras"
@@ -94,6 +98,50 @@ def fit_threshold(digit_scores: np.ndarray, max_false_refusals: float) -> float:
     return float(max(0.5, ordered[allowed])) if allowed < len(ordered) else 0.5
 
 
+def validation(config: DetectorConfig, val_digits: np.ndarray, val_fonts, recipes) -> tf.data.Dataset:
+    """The run's validation batches: its digits and as many non-digits of every family (the validation seed),
+    degraded by its recipes."""
+    images, labels = labelled(val_digits, len(val_digits), config.seed + non_digits.VAL_SEED_OFFSET, val_fonts)
+    return detection_dataset(images, labels, 512, training=False, recipes=recipes, seed=config.seed)
+
+
+def scored(model: keras.Model, val: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(no-digit scores, True where the item is a non-digit) over ``val``, one pass."""
+    batches = [(model.predict(x, verbose=0)[:, 0], y.numpy()[:, 0] > 0.5) for x, y, _ in val]
+    scores, truth = (np.concatenate(parts) for parts in zip(*batches))
+    return scores, truth
+
+
+def joint_threshold(runs: list[Path], max_false_refusals: float) -> dict:
+    """One threshold for the served model whose readers carry the heads of several runs (a small-input reader's
+    head trained on the blind recipe, a full-resolution one's on the recognizer recipe): each run's model scores
+    its own validation set (its config's split, seed, fonts and recipes, as its training fitted its own
+    threshold), and the threshold refuses at most that fraction of all their validation digits together."""
+    per_run, digits = {}, []
+    for run in map(Path, runs):
+        if not (run / CONFIG_FILE).is_file():
+            raise UsageError(f"{run} is not a train_detector.py run: it has no {CONFIG_FILE}")
+        try:
+            config = DetectorConfig(**load_file(str(run / CONFIG_FILE)))
+        except TypeError as e:
+            raise UsageError(f"{run / CONFIG_FILE} is not a detector run's config: {e}") from None
+        path = run / (HEAD_FILE if config.reader else MODEL_FILE)
+        if not path.exists():
+            raise UsageError(f"{run}: no {path.name}: is the run finished?")
+        model = load_model(path)
+        if config.reader:
+            model = keras.Model(model.inputs, model.outputs[1])
+        val_digits = load_digits(config.dataset, config.dida_dir or None, config.seed).limited(config.limit).val[0]
+        scores, truth = scored(model, validation(config, val_digits, fonts(config.held_out_font)[1], validate(config)))
+        per_run[str(run)] = (scores[~truth], scores[truth])
+        digits.append(scores[~truth])
+    threshold = fit_threshold(np.concatenate(digits), max_false_refusals)
+    return {"threshold": threshold, "max_false_refusals": max_false_refusals,
+            "runs": {run: {"val_digits_refused": float(np.mean(d > threshold)),
+                           "val_non_digits_refused": float(np.mean(n > threshold))}
+                     for run, (d, n) in per_run.items()}}
+
+
 def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> dict:
     """Trains (or resumes) the detector; returns the run's summary with its validation figures and threshold."""
     recipes = validate(config)
@@ -107,9 +155,7 @@ def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> d
                                             train_fonts),
                                   config.batch_size, training=True, recipes=recipes, seed=config.seed,
                                   digit_weight=config.digit_weight)
-        val_images, val_labels = labelled(val_digits, len(val_digits), config.seed + non_digits.VAL_SEED_OFFSET,
-                                          val_fonts)
-        val = detection_dataset(val_images, val_labels, 512, training=False, recipes=recipes, seed=config.seed)
+        val = validation(config, val_digits, val_fonts, recipes)
         steps = int(np.ceil(2 * len(train_digits) / config.batch_size))
         schedule = warmup_cosine(config.learning_rate, steps, config.epochs)
         trained, saved = models(config)
@@ -120,8 +166,7 @@ def train_detector(config: DetectorConfig, strategy=None, verbose: int = 1) -> d
         def finish(run, history) -> dict:
             path = run / (HEAD_FILE if config.reader else MODEL_FILE)
             runner.save_model(saved if config.reader else model, path)
-            batches = [(model.predict(x, verbose=0)[:, 0], y.numpy()[:, 0] > 0.5) for x, y, _ in val]  # one pass
-            scores, truth = (np.concatenate(parts) for parts in zip(*batches))
+            scores, truth = scored(model, val)
             threshold = fit_threshold(scores[~truth], config.max_false_refusals)
             return {"threshold": threshold, "val_digits_refused": float(np.mean(scores[~truth] > threshold)),
                     "val_non_digits_refused": float(np.mean(scores[truth] > threshold)),

@@ -32,6 +32,7 @@ from hdsr_tf.io import atomic_write_text, md5, read_json, write_json
 
 RESUMABLE_CHANGES = {"epochs", "psnr_epochs", "gan_epochs", "stage", "strategy", "out_dir", "restart"}
 FINISHED = "FINISHED"
+CONFIG_FILE = "config.json"  # every run directory holds the config that made it
 
 
 # ------------------------------------------------------------------ run directory
@@ -52,7 +53,7 @@ def open_run_dir(out_dir: str | Path, config: dict, restart: bool = False) -> Pa
         for child in run.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     check_writable(run)
-    saved = run / "config.json"
+    saved = run / CONFIG_FILE
     if saved.exists():
         try:
             old = read_json(saved)
