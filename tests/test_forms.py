@@ -167,6 +167,20 @@ def test_a_dropout_red_grid_under_blue_ink_is_dropped_by_colour():
     assert ink[66, 20:220].max() < 0.3
 
 
+def test_a_light_blue_comb_half_in_shade_is_still_found_as_a_comb():
+    """A photo's shade darkens part of a light-blue form below what the colour step drops: the comb comes
+    out broken, neither structure nor digits, and is then found in the plain gray image instead."""
+    image = comb(colour=(215, 165, 105)).astype(np.float32)  # light blue (BGR), dark pen
+    image = np.clip(image * np.linspace(1.0, 0.85, image.shape[1])[None, :, None], 0, 255).astype(np.uint8)
+    gray = form_structure.dropout_gray(image)
+    dropped = gray[66, 20:220] > 0.9 * gray[5, 5]
+    assert 0.1 < dropped.mean() < 0.9  # the colour step took the lit part of the baseline only
+    f = form_structure.find(image)
+    assert len(f.cells) == 5
+    for (a, b), (_, box) in zip(f.cells, f.cell_inks()):
+        assert a <= box[0] + box[2] / 2 < b
+
+
 def test_a_field_rotated_by_four_degrees_is_straightened():
     f = form_structure.find(comb(angle=4.0))
     assert abs(abs(f.angle) - 4.0) <= 0.5
