@@ -93,8 +93,8 @@ class DetectorConfig(RunSettings):
                         "separate detector (--filters unused); the run saves the reader with its head",
                         default="")
     head_units: int = _help("hidden units of the head (with --reader)", default=64)
-    head_conv: int = _help("3x3 filters of the head's own on the reader's middle stage (with --reader; 0: none)",
-                           default=0)
+    head_conv: int = _help("3x3 filters of the head's own on the reader's middle stage (with --reader)",
+                           default=16)
     held_out_font: int = _help("a training font (0-3 of non_digits.TRAIN_FONTS) left out of training's "
                                "letters and the only one of validation's, so validation measures letters of "
                                "an unseen shape, as the probe does, without reading the probe (-1: none)",

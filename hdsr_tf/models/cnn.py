@@ -51,23 +51,22 @@ def build_detector(filters: tuple[int, ...] = (16, 32, 64), dropout: float = 0.2
 HEAD_TAPS = ("relu1b", "relu2b", "relu3b")  # every stage's last activation: what the no-digit head reads
 
 
-def with_no_digit_head(reader: keras.Model, units: int = 64, conv: int = 0, name: str | None = None) -> keras.Model:
+def with_no_digit_head(reader: keras.Model, units: int = 64, conv: int = 16, name: str | None = None) -> keras.Model:
     """``reader`` (a :func:`build_recognizer` model) -> one model with two outputs, ``probabilities`` and
-    ``no_digit`` [B,1], the second read from the reader's own features: each stage's last activation,
-    average- and max-pooled, then one hidden layer. The reader's layers are shared, not copied; a head
-    costs about 0.15 MFLOPs where the separate detector costs about 15 (a quarter of the reader). On
-    validation non-digits it refused as many as the detector did, but on the held-out probe fewer
-    letters in unseen fonts (benchmarks/NOTES.md, session 18). ``conv`` > 0 gives the head that many
-    3x3 filters of its own on the middle stage (pooled beside the rest), for shapes the reader's features,
-    learned for digits, do not tell apart (about 0.23 MFLOPs per filter): with 16, on validation letters
-    in a font held out of training, it refused more than a separate detector trained the same way, where
-    the head without them refused fewer (session 19)."""
+    ``no_digit`` [B,1], the second read from the reader's own features: each stage's last activation and
+    ``conv`` 3x3 filters of the head's own on the middle stage, average- and max-pooled, then one hidden
+    layer. The reader's layers are shared, not copied: with 16 filters the head costs about 3.6 MFLOPs
+    where the separate detector costs about 15 (a quarter of the reader). The filters are for shapes the
+    reader's features, learned for digits, do not tell apart: on validation letters in a font held out of
+    training, the head with 16 refused more than a separate detector trained the same way, and the head
+    without any fewer (benchmarks/NOTES.md, sessions 18-19; so there is no head without them)."""
+    if conv < 1:
+        raise ValueError(f"a no-digit head needs filters of its own (conv >= 1), not {conv}")
     pooled = []
     taps = [(tap, reader.get_layer(tap).output) for tap in HEAD_TAPS]
-    if conv:
-        x = layers.Conv2D(conv, 3, padding="same", use_bias=False, name="head_conv")(taps[1][1])
-        x = layers.BatchNormalization(momentum=0.9, name="head_conv_bn")(x)
-        taps.append(("head_conv", layers.ReLU(name="head_conv_relu")(x)))
+    x = layers.Conv2D(conv, 3, padding="same", use_bias=False, name="head_conv")(taps[1][1])
+    x = layers.BatchNormalization(momentum=0.9, name="head_conv_bn")(x)
+    taps.append(("head_conv", layers.ReLU(name="head_conv_relu")(x)))
     for tap, x in taps:
         pooled += [layers.GlobalAveragePooling2D(name=f"head_mean_{tap}")(x),
                    layers.GlobalMaxPooling2D(name=f"head_max_{tap}")(x)]

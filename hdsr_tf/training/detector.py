@@ -40,9 +40,8 @@ HEAD_FILE = "reader_with_head.keras"  # with --reader: the reader and its head, 
 
 def validate(config: DetectorConfig) -> list:
     if config.batch_size < 1 or config.epochs < 1 or config.non_digits <= 0 or config.head_units < 1 \
-            or config.head_conv < 0:
-        raise UsageError("--batch-size, --epochs, --non-digits and --head-units must be positive, --head-conv "
-                         "not negative")
+            or config.head_conv < 1:
+        raise UsageError("--batch-size, --epochs, --non-digits, --head-units and --head-conv must be positive")
     if config.reader and config.precision != "float32":
         raise UsageError("a head on a reader trains in float32 (--precision float32): it shares the reader's layers")
     if not -1 <= config.held_out_font < len(non_digits.TRAIN_FONTS):
