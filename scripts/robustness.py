@@ -10,7 +10,7 @@
 Readers: the keras.io convnet (trained here by its standard recipe, 15 epochs); the paper's
 pipeline as shipped (the clean recognizer, also "bicubic + recognizer" on LR rows; the clean
 direct LR rival; hybrid/2); ours, trained on the blind recipes (the robust recognizer, the
-blind direct rival, the jointly fine-tuned blind hybrid, and the served hybrid/6, which reads
+blind direct rival, the jointly fine-tuned blind hybrid, and the newest served version, which reads
 small digits with the rival, says "no digit" (counted as wrong here) and draws them with the any-size
 generator); and any --reader you add. Writes
 robustness.md, robustness.json, accuracy_by_size.png and mnist_c.png into --out. With the eight
@@ -49,8 +49,10 @@ def main():
 
     from hdsr_tf.data.recipe import load_recipe
     from hdsr_tf.data.splits import load_digits
+    from hdsr_tf.errors import MissingFileError
     from hdsr_tf.evaluation import compare, robustness_report
     from hdsr_tf.evaluation import robustness as rb
+    from hdsr_tf.export import latest_version
     from hdsr_tf.io import atomic_write_text, write_json
     from hdsr_tf.models import load_model
     from hdsr_tf.models.cnn import build_keras_io_convnet
@@ -88,7 +90,12 @@ def main():
     def families(recipe: str) -> str:
         return ", ".join(load_recipe(recipe).families())
 
-    # (name, path, what it saw): the paper's clean-trained pipeline, then ours trained on the blind recipes
+    # (name, path, what it saw): the paper's clean-trained pipeline, then ours trained on the blind recipes,
+    # and the newest served version (saved_models/hybrid/VERSIONS.md)
+    try:
+        served = latest_version(models / "hybrid")
+    except MissingFileError:
+        served = models / "hybrid" / "(none exported)"  # left out below, as any shipped model not found
     shipped = [("recognizer (cnn)", models / "cnn" / "recognizer.keras",
                 "clean + affine augmentation (rotate/shift/zoom)"),
                ("direct LR rival (lowres_cnn_x4)", models / "lowres_cnn_x4" / "recognizer.keras",
@@ -99,8 +106,8 @@ def main():
                ("blind direct rival (rival_blind)", models / "rival_blind" / "recognizer.keras", families("blind")),
                ("blind hybrid (hybrid_x4_blind)", models / "hybrid_x4_blind" / "hybrid.keras",
                 families("blind") + "; its recognizer first the recognizer recipe"),
-               ("served hybrid/6", models / "hybrid" / "6", "under 28 px: rival_blind's (blind recipe); "
-                "28 px and more: cnn_robust's (recognizer recipe); its no-digit detector: both recipes' digits")]
+               (f"served hybrid/{served.name}", served, "under 28 px: rival_blind's (blind recipe); 28 px and "
+                "more: cnn_robust's (recognizer recipe); its no-digit answer: both recipes' digits")]
     for name, path, seen in [] if args.only_added else shipped:
         if path.is_file():
             readers.append(rb.keras_reader(name, load_model(path), seen))
