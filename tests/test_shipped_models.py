@@ -235,29 +235,21 @@ def test_version_4_answers_no_digit_where_version_1_guessed():
 
 
 @pytest.mark.slow
-def test_version_5_reads_as_version_4_and_its_bfloat16_twin_agrees_as_recorded(test_set):
-    """hybrid/5 is hybrid/4 plus the reading signatures: at 7 and 28 px its ``serving_default`` answers as
-    version 4's and ``read`` as its own ``serving_default`` less ``sr_image`` (the first 2,000 test digits:
-    the same graph either way), and on the full test set ``read_bfloat16`` agrees with ``read`` on the digits
-    as benchmarks/results/bfloat16.json recorded for it (at least 99.95% at every size)."""
-    images, labels = test_set
+def test_version_5_reads_as_version_4_and_read_as_its_serving_default(test_set):
+    """hybrid/5 is hybrid/4 plus the reading signatures: at 7 and 28 px (the first 2,000 test digits) its
+    ``serving_default`` answers as version 4's, and ``read`` as its own ``serving_default`` less ``sr_image``.
+    (bfloat16 agreement is checked on the newest version, whose figures benchmarks/results/bfloat16.json holds.)"""
+    images, _ = test_set
     v4 = served_version("4").signatures["serving_default"]
     v5 = served_version("5").signatures
-    recorded = {"7": 2, "28": 0}  # benchmarks/results/bfloat16.json for version 5 (git log), before version 7
-    x = images.reshape(-1, 28, 28, 1).astype(np.float32) / 255.0
-
-    def run(fn, batch, keys=("digit", "probabilities")):
-        outs = [fn(image=tf.constant(batch[i:i + 1000])) for i in range(0, len(batch), 1000)]
-        return {k: np.concatenate([o[k].numpy() for o in outs]) for k in keys}
-
+    x = images[:2000].astype(np.float32) / 255.0
     for size in (7, 28):
-        small = x if size == 28 else tf.image.resize(x, (size, size), method="area").numpy()
-        old, drawn, read = run(v4, small[:2000]), run(v5["serving_default"], small[:2000]), run(v5["read"], small)
-        np.testing.assert_array_equal(drawn["digit"], old["digit"])
-        np.testing.assert_array_equal(read["digit"][:2000], drawn["digit"])
-        np.testing.assert_allclose(read["probabilities"][:2000], drawn["probabilities"], atol=1e-5)
-        differ = int(np.sum(run(v5["read_bfloat16"], small, ("digit",))["digit"] != read["digit"]))
-        assert differ <= len(labels) * 0.0005 and abs(differ - recorded[str(size)]) <= 2, size
+        small = tf.constant(x if size == 28 else tf.image.resize(x, (size, size), method="area").numpy())
+        old, drawn, read = v4(image=small), v5["serving_default"](image=small), v5["read"](image=small)
+        np.testing.assert_array_equal(drawn["digit"].numpy(), old["digit"].numpy())
+        assert set(drawn) - set(read) == {"sr_image"}
+        for key in read:
+            np.testing.assert_allclose(read[key].numpy(), drawn[key].numpy(), atol=1e-5)
 
 
 COVERED.update({"rival_blind_head/reader_with_head.keras", "cnn_robust_head/reader_with_head.keras"})
