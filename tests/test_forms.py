@@ -181,6 +181,25 @@ def test_a_light_blue_comb_half_in_shade_is_still_found_as_a_comb():
         assert a <= box[0] + box[2] / 2 < b
 
 
+def test_a_blue_pens_rim_is_no_dropout_form_and_gets_no_second_look(monkeypatch):
+    """The colour step also takes a few pixels of a blue pen's anti-aliased rim; that is no dropout form,
+    so a field in blue ink where it took under DROPOUT_SHARE is searched once (a second search for every
+    such field doubled the form step's cost), and one where it took more, twice."""
+    digits = [cv2.resize(digit_glyph(str(i)), (28, 28)) for i in (3, 5, 7, 2, 9)]
+    calls = []
+    real = form_structure._field
+    monkeypatch.setattr(form_structure, "_field", lambda g: calls.append(1) or real(g))
+    rims = 0
+    for seed in range(8):
+        image = draw_field(digits, FormStyle("underline", "blue", "full"), np.random.default_rng(seed))
+        share = np.mean(form_structure.dropout_gray(image) != cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        rims += 0 < share < form_structure.DROPOUT_SHARE
+        calls.clear()
+        assert not form_structure.find(image).cells  # a rule makes no cells
+        assert len(calls) == (1 if share < form_structure.DROPOUT_SHARE else 2), (seed, share)
+    assert rims >= 3  # the case is there to be tested
+
+
 def test_a_field_rotated_by_four_degrees_is_straightened():
     f = form_structure.find(comb(angle=4.0))
     assert abs(abs(f.angle) - 4.0) <= 0.5
