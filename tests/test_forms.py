@@ -184,7 +184,7 @@ def test_a_light_blue_comb_half_in_shade_is_still_found_as_a_comb():
 def test_a_blue_pens_rim_is_no_dropout_form_and_gets_no_second_look(monkeypatch):
     """The colour step also takes a few pixels of a blue pen's anti-aliased rim; that is no dropout form,
     so a field in blue ink where it took under DROPOUT_SHARE is searched once (a second search for every
-    such field doubled the form step's cost), and one where it took more, twice."""
+    such field made find 40% slower), and one where it took more, twice."""
     digits = [cv2.resize(digit_glyph(str(i)), (28, 28)) for i in (3, 5, 7, 2, 9)]
     calls = []
     real = form_structure._field

@@ -41,7 +41,7 @@ from hdsr_tf.reading import printed
 WORK_HEIGHT = 64  # smaller images are enlarged (up to 4x) to find their structure
 # The share of a field's pixels the colour step must take to be a printed form: on validation fields a
 # dropout form took 1.4% or more in 90% of them, a coloured pen's anti-aliased rim (taken too) a median of
-# 0.1-0.3% (90% under 1.6%). Under it no second look: it doubled the form step's cost on plain fields.
+# 0.1-0.3% (90% under 1.6%). Under it no second look: searching those again made find 40% slower.
 DROPOUT_SHARE = 0.01
 # OpenCV hues (0-180): light-blue ("sky") forms sit at about 100-105, blue ballpoint ink at about 110-120.
 SKY_HUES, PEN_HUES = (85, 106), (106, 140)
